@@ -1,0 +1,1 @@
+"""Model-card templates (Jinja), one per family."""

@@ -1,0 +1,338 @@
+"""GANPipeline: sampling from a GAN generator G with the diffusers `DiffusionPipeline` API.
+
+This file is self-contained (torch, diffusers, transformers, huggingface_hub only): hfgen ships it
+verbatim inside every exported repository, so that
+
+    DiffusionPipeline.from_pretrained(repo, trust_remote_code=True)
+
+works where hfgen is not installed.
+"""
+
+import importlib
+import inspect
+import json
+import os
+import shutil
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline, ImagePipelineOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+EXAMPLE_DOC_STRING = """
+    Examples:
+        ```py
+        >>> import torch
+        >>> from hfgen import DCGANConfig, DCGANGenerator, GANPipeline
+
+        >>> config = DCGANConfig(image_size=32, num_channels=3, latent_dim=64, generator_channels=16)
+        >>> pipe = GANPipeline(gan_generator=DCGANGenerator(config).eval())
+        >>> image = pipe(batch_size=4, generator=torch.manual_seed(0)).images[0]
+        >>> image.size
+        (32, 32)
+
+        >>> # a trained model: a local folder or a Hub repository
+        >>> # pipe = GANPipeline.from_pretrained("user/wgan-gp-mnist")
+        ```
+"""
+
+# Libraries whose components diffusers can import by name; anything else is a component whose
+# modeling code ships inside the exported folder.
+_KNOWN_LIBRARIES = ("diffusers", "transformers")
+_WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.py", "*.md", "*.png", "*.txt"]
+
+
+def _resolve_folder(path: str, **hub_kwargs) -> str:
+    """A local folder as is, otherwise a snapshot of the Hub repository `path`."""
+    if os.path.isdir(path):
+        return path
+    from huggingface_hub import snapshot_download
+
+    return snapshot_download(repo_id=path, allow_patterns=_WEIGHT_PATTERNS, **hub_kwargs)
+
+
+def _installed_class(subfolder: str, module_stem: str, class_name: str):
+    """The class `class_name` from an installed package that registered the folder's config type.
+
+    A package such as hfgen registers its configs with `AutoConfig`; its modeling module sits next
+    to the configuration module (transformers' naming convention). Returns None when no installed
+    package provides the model type.
+    """
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    with open(os.path.join(subfolder, "config.json"), encoding="utf-8") as f:
+        model_type = json.load(f).get("model_type")
+    if model_type is None or model_type not in CONFIG_MAPPING:
+        return None
+    config_module = CONFIG_MAPPING[model_type].__module__
+    module = importlib.import_module(config_module.rsplit(".", 1)[0] + "." + module_stem)
+    return getattr(module, class_name, None)
+
+
+def _load_component(folder: str, name: str, library: str, class_name: str, trust_remote_code: bool):
+    """Loads one component from `folder/name`, from safetensors weights only."""
+    subfolder = os.path.join(folder, name)
+    if not os.path.isdir(subfolder):
+        raise ValueError(f"model_index.json lists component '{name}', but {subfolder} does not exist.")
+    try:
+        if os.path.isfile(os.path.join(subfolder, library + ".py")):
+            cls = _installed_class(subfolder, library, class_name)
+            if cls is not None:
+                return cls.from_pretrained(subfolder, use_safetensors=True)
+            if not trust_remote_code:
+                raise ValueError(
+                    f"Component '{name}' ({class_name}) is defined by code shipped in the repository "
+                    f"({name}/{library}.py), and no installed package provides it. Either install hfgen "
+                    "(`pip install hfgen`), or read that code and pass `trust_remote_code=True`."
+                )
+            from transformers import AutoModel
+
+            return AutoModel.from_pretrained(subfolder, trust_remote_code=True, use_safetensors=True)
+        if library not in _KNOWN_LIBRARIES:
+            raise ValueError(f"Component '{name}' names library '{library}', which is not supported.")
+        cls = getattr(importlib.import_module(library), class_name)
+        kwargs = {"use_safetensors": True} if "use_safetensors" in inspect.signature(cls.from_pretrained).parameters else {}
+        return cls.from_pretrained(subfolder, **kwargs)
+    except ValueError:
+        raise
+    except (OSError, EnvironmentError, RuntimeError, Exception) as error:
+        raise ValueError(
+            f"Could not load component '{name}' from {subfolder}: {error}\n"
+            "hfgen loads weights from `model.safetensors` only (never pickle files). If the file is "
+            "truncated or corrupt, download or export the model again."
+        ) from error
+
+
+def _module_stem(obj: Any) -> str:
+    """File name (without .py) of the module that defines `obj`'s class."""
+    return type(obj).__module__.rsplit(".", 1)[-1]
+
+
+class GANPipeline(DiffusionPipeline):
+    r"""Pipeline for sampling from a GAN generator G: x = G(z), z ~ N(0, I).
+
+    This model inherits from [`DiffusionPipeline`]. Check the superclass documentation for the
+    generic methods implemented for all pipelines (downloading, saving, running on a device...).
+
+    Parameters:
+        gan_generator ([`PreTrainedModel`]):
+            The generator G: `forward(latents, class_labels=None, condition_embeds=None)` returning
+            images in [-1, 1] ([N, C, H, W]) or vectors ([N, D]); its config has `latent_dim`.
+    """
+
+    model_cpu_offload_seq = "gan_generator"
+
+    def __init__(self, gan_generator):
+        super().__init__()
+        self.register_modules(gan_generator=gan_generator)
+
+    def _prepare_class_labels(self, class_labels, batch_size: int, generator) -> Optional[torch.Tensor]:
+        """Class labels as an int64 tensor [batch_size], drawn uniformly when not given."""
+        num_classes = getattr(self.gan_generator.config, "num_classes", 0)
+        if num_classes == 0:
+            if class_labels is not None:
+                raise ValueError("This generator is unconditional: do not pass class_labels.")
+            return None
+        if class_labels is None:
+            # Sample y ~ U{0..K-1} from the same torch.Generator, so seeded calls stay deterministic.
+            gen = generator[0] if isinstance(generator, list) else generator
+            device = gen.device if gen is not None else torch.device("cpu")
+            class_labels = torch.randint(0, num_classes, (batch_size,), generator=gen, device=device)
+        elif isinstance(class_labels, int):
+            class_labels = torch.full((batch_size,), class_labels, dtype=torch.long)
+        else:
+            class_labels = torch.as_tensor(class_labels, dtype=torch.long).flatten()
+        if class_labels.shape[0] != batch_size:
+            raise ValueError(f"Got {class_labels.shape[0]} class_labels for batch_size={batch_size}.")
+        if class_labels.min() < 0 or class_labels.max() >= num_classes:
+            raise ValueError(f"class_labels must lie in [0, {num_classes - 1}].")
+        return class_labels.to(self.device)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        batch_size: int = 1,
+        class_labels: Optional[Union[int, List[int], torch.Tensor]] = None,
+        condition_embeds: Optional[torch.Tensor] = None,
+        generator: Optional[Union[torch.Generator, List[torch.Generator]]] = None,
+        latents: Optional[torch.Tensor] = None,
+        output_type: str = "pil",
+        return_dict: bool = True,
+    ) -> Union[ImagePipelineOutput, Tuple]:
+        r"""Generates samples.
+
+        Args:
+            batch_size (`int`, defaults to 1): number of samples (ignored when `latents` is given).
+            class_labels (`int`, `List[int]` or `torch.Tensor`, *optional*): labels for a
+                class-conditional G; one int labels the whole batch; drawn uniformly when omitted.
+            condition_embeds (`torch.Tensor`, *optional*): [batch_size, condition_dim] condition
+                vectors (e.g. text embeddings) for a G with `condition_dim > 0`.
+            generator (`torch.Generator`, *optional*): makes sampling deterministic.
+            latents (`torch.Tensor`, *optional*): pre-drawn noise z of shape [batch_size, latent_dim].
+            output_type (`str`, defaults to "pil"): "pil", "np" (NHWC in [0, 1]) or "pt" (NCHW in
+                [0, 1]); for vector generators "np" or "pt" (the raw points).
+            return_dict (`bool`, defaults to True): return an [`ImagePipelineOutput`] or a tuple.
+
+        Examples:
+
+        Returns:
+            [`ImagePipelineOutput`] or `tuple`: the samples, in `.images` (or the tuple's first item).
+        """
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        config = self.gan_generator.config
+        if latents is None:
+            if batch_size < 1:
+                raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            shape = (batch_size, config.latent_dim)
+            latents = randn_tensor(shape, generator=generator, device=self.device, dtype=self.gan_generator.dtype)
+        else:
+            if latents.dim() < 2 or latents[0].numel() != config.latent_dim:
+                raise ValueError(f"latents must have shape [batch_size, {config.latent_dim}], got {tuple(latents.shape)}.")
+            batch_size = latents.shape[0]
+            latents = latents.to(device=self.device, dtype=self.gan_generator.dtype)
+        labels = self._prepare_class_labels(class_labels, batch_size, generator)
+        if condition_embeds is not None:
+            condition_embeds = condition_embeds.to(device=self.device, dtype=self.gan_generator.dtype)
+
+        samples = self.gan_generator(latents, class_labels=labels, condition_embeds=condition_embeds)
+
+        if samples.dim() == 2:  # vector data: points, no image conversion
+            if output_type == "pil":
+                raise ValueError("This generator produces vectors, not images: use output_type='np' or 'pt'.")
+            out = samples.float().cpu().numpy() if output_type == "np" else samples
+        else:
+            images = (samples / 2 + 0.5).clamp(0, 1)
+            if output_type == "pt":
+                out = images
+            else:
+                out = images.cpu().permute(0, 2, 3, 1).float().numpy()
+                if output_type == "pil":
+                    out = self.numpy_to_pil(out)
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (out,)
+        return ImagePipelineOutput(images=out)
+
+    # -- export ---------------------------------------------------------------------------------
+
+    def save_pretrained(
+        self,
+        save_directory: Union[str, os.PathLike],
+        safe_serialization: bool = True,
+        training_components: Optional[Dict[str, Any]] = None,
+        push_to_hub: bool = False,
+        **kwargs,
+    ) -> None:
+        r"""Writes a folder that loads with and without hfgen installed.
+
+        Each component goes to its own subfolder as safetensors + config; components whose code is
+        not part of diffusers/transformers get their modeling and configuration files copied next
+        to them (`register_for_auto_class`), this pipeline file is copied to the folder's root, and
+        `model_index.json` points at both, so `DiffusionPipeline.from_pretrained(folder,
+        trust_remote_code=True)` needs no hfgen.
+
+        Args:
+            save_directory: the folder to write (created if needed).
+            safe_serialization: must stay True: weights are written as safetensors only.
+            training_components: models needed only to resume training (e.g. `{"discriminator": D}`),
+                saved to their own subfolders and left out of `model_index.json`.
+            push_to_hub: upload the folder with `HfApi.upload_folder` (kwargs: `repo_id`, `private`,
+                `token`, `commit_message`, `revision`).
+        """
+        if not safe_serialization:
+            raise ValueError("GANPipeline saves weights as safetensors only; leave safe_serialization=True.")
+        os.makedirs(save_directory, exist_ok=True)
+        pipeline_file = inspect.getsourcefile(type(self))
+        pipeline_stem = os.path.splitext(os.path.basename(pipeline_file))[0]
+        index = {"_class_name": [pipeline_stem, type(self).__name__]}
+        import diffusers
+
+        index["_diffusers_version"] = diffusers.__version__
+        for name in sorted(self.components):
+            component = self.components[name]
+            if component is None:
+                index[name] = [None, None]
+                continue
+            index[name] = list(self._save_component(component, os.path.join(save_directory, name)))
+        for name, component in (training_components or {}).items():
+            if name in index:
+                raise ValueError(f"training component name '{name}' clashes with a pipeline component.")
+            self._save_component(component, os.path.join(save_directory, name))
+        if os.path.abspath(pipeline_file) != os.path.abspath(os.path.join(save_directory, pipeline_stem + ".py")):
+            shutil.copyfile(pipeline_file, os.path.join(save_directory, pipeline_stem + ".py"))
+        with open(os.path.join(save_directory, "model_index.json"), "w", encoding="utf-8") as f:
+            json.dump(index, f, indent=2, sort_keys=True)
+            f.write("\n")
+        if push_to_hub:
+            from huggingface_hub import HfApi
+
+            repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.abspath(save_directory))
+            api = HfApi(token=kwargs.pop("token", None))
+            api.create_repo(repo_id, private=kwargs.pop("private", None), exist_ok=True)
+            api.upload_folder(
+                folder_path=save_directory,
+                repo_id=repo_id,
+                commit_message=kwargs.pop("commit_message", "Upload pipeline"),
+                revision=kwargs.pop("revision", None),
+            )
+
+    @staticmethod
+    def _save_component(component: Any, subfolder: str) -> Tuple[str, str]:
+        """Saves one model; returns its `model_index.json` entry [library or module file, class]."""
+        library = type(component).__module__.split(".")[0]
+        if library in _KNOWN_LIBRARIES:
+            component.save_pretrained(subfolder, safe_serialization=True)
+            return library, type(component).__name__
+        # Custom code: transformers copies the modeling/configuration files and writes `auto_map`.
+        type(component).register_for_auto_class("AutoModel")
+        type(component.config).register_for_auto_class("AutoConfig")
+        component.save_pretrained(subfolder, safe_serialization=True)
+        return _module_stem(component), type(component).__name__
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Union[str, os.PathLike], **kwargs):
+        r"""Loads a folder or Hub repository written by [`~GANPipeline.save_pretrained`].
+
+        Called on this class, the pipeline code of the folder is not executed. Components whose
+        modeling code ships in the folder are built from the installed package that registered
+        their config type (hfgen); where none is installed, `trust_remote_code=True` must be passed
+        explicitly, as with `DiffusionPipeline.from_pretrained`. Weights load from safetensors only.
+
+        Args:
+            pretrained_model_name_or_path: a local folder or a Hub repository id.
+            kwargs: `revision`, `token`, `cache_dir`, `local_files_only` (Hub download);
+                `trust_remote_code`; `torch_dtype`; components to use instead of the saved ones.
+        """
+        trust_remote_code = kwargs.pop("trust_remote_code", False)
+        dtype = kwargs.pop("torch_dtype", None) or kwargs.pop("dtype", None)
+        hub_kwargs = {k: kwargs.pop(k) for k in ("revision", "token", "cache_dir", "local_files_only") if k in kwargs}
+        folder = _resolve_folder(str(pretrained_model_name_or_path), **hub_kwargs)
+        index_path = os.path.join(folder, "model_index.json")
+        if not os.path.isfile(index_path):
+            raise ValueError(f"{folder} has no model_index.json: it is not a saved pipeline folder.")
+        with open(index_path, encoding="utf-8") as f:
+            index = json.load(f)
+        expected = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        components = {}
+        for name in expected:
+            if name in kwargs:
+                components[name] = kwargs.pop(name)
+                continue
+            spec = index.get(name)
+            if not isinstance(spec, list) or len(spec) != 2:
+                raise ValueError(f"model_index.json in {folder} has no entry for component '{name}'.")
+            if spec[0] is None:
+                components[name] = None
+                continue
+            components[name] = _load_component(folder, name, spec[0], spec[1], trust_remote_code)
+        if kwargs:
+            raise TypeError(f"Unexpected arguments for {cls.__name__}.from_pretrained: {sorted(kwargs)}")
+        pipe = cls(**components)
+        if dtype is not None:
+            pipe.to(dtype=dtype)
+        return pipe
+
+
+GANPipeline.__call__.__doc__ = GANPipeline.__call__.__doc__.replace("Examples:\n", EXAMPLE_DOC_STRING.strip("\n") + "\n", 1)

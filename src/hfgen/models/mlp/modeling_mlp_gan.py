@@ -1,0 +1,156 @@
+"""MLP generator G and discriminator D for vector data, as transformers models.
+
+Self-contained (torch + transformers + its configuration file): it is copied verbatim into every
+exported repository and loaded there with `trust_remote_code=True`.
+"""
+
+from typing import Optional
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from .configuration_mlp_gan import MLPGANConfig
+
+
+def _norm1d(kind: str, features: int) -> nn.Module:
+    """Normalisation layer for [N, F] features."""
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
+    return nn.Identity()
+
+
+def _spectral(module: nn.Module, enabled: bool) -> nn.Module:
+    """Wraps a layer with spectral normalisation (Miyato et al., 2018) when enabled."""
+    return nn.utils.parametrizations.spectral_norm(module) if enabled else module
+
+
+def _check_condition(config, class_labels, condition_embeds, batch_size: int, role: str):
+    """Validates the optional conditioning inputs against the config."""
+    if config.num_classes > 0:
+        if class_labels is None:
+            raise ValueError(f"This {role} is class-conditional (num_classes={config.num_classes}): pass class_labels.")
+        if class_labels.shape != (batch_size,):
+            raise ValueError(f"class_labels must have shape ({batch_size},), got {tuple(class_labels.shape)}.")
+    elif class_labels is not None:
+        raise ValueError(f"This {role} is unconditional (num_classes=0): do not pass class_labels.")
+    if config.condition_dim > 0:
+        if condition_embeds is None:
+            raise ValueError(f"This {role} expects condition_embeds of size {config.condition_dim}.")
+        if condition_embeds.shape != (batch_size, config.condition_dim):
+            raise ValueError(
+                f"condition_embeds must have shape ({batch_size}, {config.condition_dim}), got {tuple(condition_embeds.shape)}."
+            )
+    elif condition_embeds is not None:
+        raise ValueError(f"This {role} takes no condition vector (condition_dim=0): do not pass condition_embeds.")
+
+
+class MLPGANPreTrainedModel(PreTrainedModel):
+    """Shared initialisation: PyTorch's default (Kaiming-uniform) linear init, unit norm scales."""
+
+    config_class = MLPGANConfig
+    base_model_prefix = "mlp_gan"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Re-applies PyTorch's default init so `from_config` and `__init__` agree."""
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            if nn.utils.parametrize.is_parametrized(module):
+                weight = module.parametrizations.weight.original
+                nn.init.kaiming_uniform_(weight, a=5**0.5) if weight.dim() > 1 else None
+            else:
+                module.reset_parameters()
+        elif isinstance(module, (nn.BatchNorm1d, nn.LayerNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+def _mlp(in_dim: int, hidden: int, layers: int, norm: str, activation: nn.Module, sn: bool = False) -> nn.Sequential:
+    """`layers` hidden Linear -> norm -> activation blocks."""
+    blocks = []
+    for i in range(layers):
+        blocks += [_spectral(nn.Linear(in_dim if i == 0 else hidden, hidden), sn), _norm1d(norm, hidden), activation]
+    return nn.Sequential(*blocks)
+
+
+class MLPGenerator(MLPGANPreTrainedModel):
+    """G: maps noise z (and an optional class label / condition vector) to data vectors."""
+
+    main_input_name = "latents"
+
+    def __init__(self, config: MLPGANConfig):
+        super().__init__(config)
+        embed_dim = config.class_embed_dim or config.latent_dim
+        self.class_embedding = nn.Embedding(config.num_classes, embed_dim) if config.num_classes else None
+        in_dim = config.latent_dim + (embed_dim if config.num_classes else 0) + config.condition_dim
+        self.body = _mlp(in_dim, config.generator_hidden_dim, config.generator_layers, config.generator_norm, nn.ReLU())
+        self.out = nn.Linear(config.generator_hidden_dim, config.data_dim)
+        self.post_init()
+
+    def forward(
+        self,
+        latents: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        condition_embeds: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Returns samples [N, data_dim] (in [-1, 1] when `output_activation="tanh"`)."""
+        _check_condition(self.config, class_labels, condition_embeds, latents.shape[0], "generator")
+        inputs = [latents]
+        if self.class_embedding is not None:
+            inputs.append(self.class_embedding(class_labels))
+        if condition_embeds is not None:
+            inputs.append(condition_embeds.to(latents.dtype))
+        x = self.out(self.body(torch.cat(inputs, dim=1) if len(inputs) > 1 else latents))
+        return torch.tanh(x) if self.config.output_activation == "tanh" else x
+
+
+class MLPDiscriminator(MLPGANPreTrainedModel):
+    """D (or critic): maps data vectors to raw logits (no sigmoid).
+
+    With PacGAN packing m > 1, consecutive groups of m samples are concatenated and judged jointly:
+    N inputs give N / m logits. Conditioning uses projection terms (Miyato & Koyama, 2018).
+    """
+
+    main_input_name = "points"
+
+    def __init__(self, config: MLPGANConfig):
+        super().__init__(config)
+        sn = config.spectral_norm
+        hidden = config.discriminator_hidden_dim
+        self.body = _mlp(
+            config.data_dim * config.discriminator_pack,
+            hidden,
+            config.discriminator_layers,
+            config.discriminator_norm,
+            nn.LeakyReLU(0.2),
+            sn,
+        )
+        self.head = _spectral(nn.Linear(hidden, 1), sn)
+        self.class_embedding = _spectral(nn.Embedding(config.num_classes, hidden), sn) if config.num_classes else None
+        self.condition_projection = (
+            _spectral(nn.Linear(config.condition_dim, hidden, bias=False), sn) if config.condition_dim else None
+        )
+        self.post_init()
+
+    def forward(
+        self,
+        points: torch.Tensor,
+        class_labels: Optional[torch.Tensor] = None,
+        condition_embeds: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Returns raw logits [N / discriminator_pack] for samples [N, data_dim]."""
+        pack = self.config.discriminator_pack
+        if points.shape[0] % pack:
+            raise ValueError(f"Batch size {points.shape[0]} is not divisible by discriminator_pack={pack}.")
+        _check_condition(self.config, class_labels, condition_embeds, points.shape[0], "discriminator")
+        h = self.body(points.reshape(points.shape[0] // pack, -1))
+        logits = self.head(h).squeeze(1)
+        if self.class_embedding is not None:
+            logits = logits + (self.class_embedding(class_labels) * h).sum(dim=1)
+        if self.condition_projection is not None:
+            logits = logits + (self.condition_projection(condition_embeds.to(h.dtype)) * h).sum(dim=1)
+        return logits
+
+
+__all__ = ["MLPGenerator", "MLPDiscriminator", "MLPGANPreTrainedModel"]
