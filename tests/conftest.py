@@ -1,0 +1,64 @@
+"""Test setup: everything runs offline, with a private Hugging Face cache.
+
+`HF_HUB_OFFLINE=1` makes any accidental Hub access fail at once (instead of retrying for ~24 s),
+and a temporary `HF_HOME` keeps diffusers'/transformers' dynamic-module caches of one test run
+away from the user's and from other runs. Both are set before any test imports huggingface_hub.
+"""
+
+import os
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+_HF_HOME = tempfile.mkdtemp(prefix="hfgen-tests-hf-home-")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# Python code that makes `import hfgen` fail: run first in "fresh process without hfgen" tests.
+BLOCK_HFGEN = textwrap.dedent(
+    """
+    import sys
+    class _BlockHfgen:
+        def find_spec(self, name, path=None, target=None):
+            if name == "hfgen" or name.startswith("hfgen."):
+                raise ImportError("hfgen is deliberately not importable in this process")
+    sys.meta_path.insert(0, _BlockHfgen())
+    try:
+        import hfgen  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("hfgen is importable: the test would prove nothing")
+    """
+)
+
+
+@pytest.fixture
+def run_without_hfgen(tmp_path):
+    """Runs a Python snippet in a fresh process where hfgen cannot be imported; returns stdout."""
+    import subprocess
+
+    def run(code: str, timeout: int = 240) -> str:
+        script = tmp_path / "no_hfgen_script.py"
+        script.write_text(BLOCK_HFGEN + "\n" + textwrap.dedent(code))
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=str(tmp_path),  # not the repo root: nothing importable from there
+        )
+        if proc.returncode != 0:
+            raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc.stdout
+
+    return run

@@ -1,0 +1,255 @@
+"""GANPipeline tests (diffusers' style: tiny dummy components, seeded outputs, save/load).
+
+The "without hfgen" tests run a fresh Python process in which `import hfgen` fails, and compare
+its images with this process's images for the same seed.
+"""
+
+import json
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from hfgen import DCGANConfig, DCGANDiscriminator, DCGANGenerator, GANPipeline, MLPGANConfig, MLPGenerator
+
+
+def get_dummy_components(**config_overrides):
+    """A tiny DCGAN generator, in eval mode (BatchNorm uses its running statistics)."""
+    torch.manual_seed(0)
+    kwargs = dict(image_size=16, num_channels=3, latent_dim=8, generator_channels=8, discriminator_channels=8)
+    kwargs.update(config_overrides)
+    return {"gan_generator": DCGANGenerator(DCGANConfig(**kwargs)).eval()}
+
+
+def get_dummy_inputs(seed=0):
+    return {"batch_size": 2, "generator": torch.Generator("cpu").manual_seed(seed), "output_type": "np"}
+
+
+def test_gan_pipeline_output_types_and_determinism():
+    pipe = GANPipeline(**get_dummy_components())
+    images = pipe(**get_dummy_inputs()).images
+    assert images.shape == (2, 16, 16, 3) and images.dtype == np.float32
+    assert 0 <= images.min() and images.max() <= 1
+    np.testing.assert_array_equal(images, pipe(**get_dummy_inputs()).images)
+    assert not np.array_equal(images, pipe(**get_dummy_inputs(seed=1)).images)
+    pt = pipe(batch_size=2, generator=torch.manual_seed(0), output_type="pt").images
+    assert pt.shape == (2, 3, 16, 16)
+    np.testing.assert_allclose(pt.permute(0, 2, 3, 1).numpy(), images, atol=1e-6)
+    pil = pipe(batch_size=2, generator=torch.manual_seed(0)).images
+    assert len(pil) == 2 and pil[0].size == (16, 16)
+    as_tuple = pipe(**get_dummy_inputs(), return_dict=False)
+    assert isinstance(as_tuple, tuple)
+    np.testing.assert_array_equal(as_tuple[0], images)
+    with pytest.raises(ValueError, match="output_type"):
+        pipe(output_type="latent")
+
+
+def test_gan_pipeline_expected_slice():
+    pipe = GANPipeline(**get_dummy_components())
+    image_slice = pipe(**get_dummy_inputs()).images[0, -3:, -3:, -1].flatten()
+    # The generator applied to the same latents directly: the pipeline adds nothing but scaling.
+    z = torch.randn(2, 8, generator=torch.Generator("cpu").manual_seed(0))
+    with torch.no_grad():
+        direct = (pipe.gan_generator(z) / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(image_slice, direct[0, -3:, -3:, -1].flatten(), atol=1e-6)
+
+
+def test_latents_and_class_labels():
+    pipe = GANPipeline(**get_dummy_components(num_classes=4))
+    latents = torch.randn(3, 8)
+    a = pipe(latents=latents, class_labels=[0, 1, 2], output_type="np").images
+    b = pipe(latents=latents, class_labels=torch.tensor([0, 1, 2]), output_type="np").images
+    np.testing.assert_array_equal(a, b)
+    c = pipe(latents=latents, class_labels=3, output_type="np").images
+    assert not np.allclose(a, c)
+    seeded = [pipe(batch_size=3, generator=torch.manual_seed(5), output_type="np").images for _ in range(2)]
+    np.testing.assert_array_equal(*seeded)  # labels drawn from the same generator
+    with pytest.raises(ValueError, match="class_labels"):
+        pipe(latents=latents, class_labels=[0, 1])
+    with pytest.raises(ValueError, match=r"\[0, 3\]"):
+        pipe(latents=latents, class_labels=[0, 1, 7])
+    with pytest.raises(ValueError, match="latents"):
+        pipe(latents=torch.randn(3, 5))
+
+
+def test_vector_generator_outputs_points():
+    torch.manual_seed(0)
+    pipe = GANPipeline(gan_generator=MLPGenerator(MLPGANConfig(latent_dim=4, generator_hidden_dim=16)).eval())
+    points = pipe(batch_size=5, generator=torch.manual_seed(0), output_type="np").images
+    assert points.shape == (5, 2)
+    assert pipe(batch_size=5, output_type="pt").images.shape == (5, 2)
+    with pytest.raises(ValueError, match="vectors"):
+        pipe(batch_size=2)
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import hfgen.pipelines.pipeline_gan as module
+
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(module.EXAMPLE_DOC_STRING, {}, "example", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 4
+
+
+@pytest.fixture
+def saved_pipeline(tmp_path):
+    components = get_dummy_components()
+    pipe = GANPipeline(**components)
+    discriminator = DCGANDiscriminator(components["gan_generator"].config)
+    folder = tmp_path / "saved"
+    pipe.save_pretrained(folder, training_components={"discriminator": discriminator})
+    return pipe, discriminator, folder
+
+
+def test_saved_folder_layout(saved_pipeline):
+    _, _, folder = saved_pipeline
+    index = json.loads((folder / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline_gan", "GANPipeline"]
+    assert index["gan_generator"] == ["modeling_dcgan", "DCGANGenerator"]
+    assert "discriminator" not in index  # training-only component
+    assert (folder / "pipeline_gan.py").is_file()
+    for sub in ("gan_generator", "discriminator"):
+        files = set(os.listdir(folder / sub))
+        assert {"config.json", "model.safetensors", "modeling_dcgan.py", "configuration_dcgan.py"} <= files
+        assert not any(f.endswith((".bin", ".pt", ".pth")) for f in files)
+    auto_map = json.loads((folder / "discriminator" / "config.json").read_text())["auto_map"]
+    assert auto_map["AutoModel"] == "modeling_dcgan.DCGANDiscriminator"
+
+
+def test_from_pretrained_with_hfgen(saved_pipeline):
+    pipe, discriminator, folder = saved_pipeline
+    loaded = GANPipeline.from_pretrained(folder)
+    assert type(loaded.gan_generator) is DCGANGenerator  # hfgen's installed class, not the folder's copy
+    np.testing.assert_array_equal(loaded(**get_dummy_inputs()).images, pipe(**get_dummy_inputs()).images)
+    d = DCGANDiscriminator.from_pretrained(folder / "discriminator")
+    x = torch.randn(2, 3, 16, 16)
+    torch.testing.assert_close(d.eval()(x), discriminator.eval()(x))
+
+
+def test_loads_without_hfgen_installed(saved_pipeline, run_without_hfgen, tmp_path):
+    pipe, _, folder = saved_pipeline
+    expected = pipe(**get_dummy_inputs()).images
+    out = tmp_path / "images.npz"
+    stdout = run_without_hfgen(
+        f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        from transformers import AutoModel
+        folder = {str(folder)!r}
+        # Without the flag, both libraries refuse with their own error: nothing is turned on silently.
+        for load in (lambda: DiffusionPipeline.from_pretrained(folder),
+                     lambda: AutoModel.from_pretrained(folder + "/gan_generator")):
+            try:
+                load()
+            except ValueError as error:
+                assert "trust_remote_code" in str(error), error
+            else:
+                raise SystemExit("loaded custom code without trust_remote_code=True")
+        pipe = DiffusionPipeline.from_pretrained(folder, trust_remote_code=True)
+        a = pipe(batch_size=2, generator=torch.Generator("cpu").manual_seed(0), output_type="np").images
+        g = AutoModel.from_pretrained(folder + "/gan_generator", trust_remote_code=True).eval()
+        z = torch.randn(2, 8, generator=torch.Generator("cpu").manual_seed(0))
+        with torch.no_grad():
+            b = (g(z) / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        np.savez({str(out)!r}, pipeline=a, model=b)
+        print("MODULES", type(pipe).__module__, type(g.config).__module__, type(g).__module__)
+        """
+    )
+    modules = stdout.rsplit("MODULES", 1)[1].split()
+    # dynamic modules built from the folder's own files
+    assert modules[0].startswith("diffusers_modules") and all(m.startswith("transformers_modules") for m in modules[1:])
+    result = np.load(out)
+    np.testing.assert_allclose(result["pipeline"], expected, atol=1e-6)
+    np.testing.assert_allclose(result["model"], expected, atol=1e-6)
+
+
+def test_mlp_pipeline_loads_without_hfgen(tmp_path, run_without_hfgen):
+    torch.manual_seed(0)
+    pipe = GANPipeline(gan_generator=MLPGenerator(MLPGANConfig(latent_dim=4, generator_hidden_dim=16)).eval())
+    pipe.save_pretrained(tmp_path / "mlp")
+    expected = pipe(batch_size=4, generator=torch.manual_seed(1), output_type="np").images
+    out = tmp_path / "points.npy"
+    run_without_hfgen(
+        f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        pipe = DiffusionPipeline.from_pretrained({str(tmp_path / 'mlp')!r}, trust_remote_code=True)
+        np.save({str(out)!r}, pipe(batch_size=4, generator=torch.manual_seed(1), output_type="np").images)
+        """
+    )
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def test_truncated_safetensors_gives_clear_error(saved_pipeline):
+    _, _, folder = saved_pipeline
+    weights = folder / "gan_generator" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        GANPipeline.from_pretrained(folder)
+
+
+class _Tripwire:
+    """Unpickling this object creates a marker file: proof that a pickle was executed."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_only_folder_is_refused_not_unpickled(saved_pipeline, tmp_path):
+    _, _, folder = saved_pipeline
+    sub = folder / "gan_generator"
+    (sub / "model.safetensors").unlink()
+    marker = tmp_path / "unpickled.marker"
+    with open(sub / "pytorch_model.bin", "wb") as f:
+        pickle.dump({"weights": _Tripwire(str(marker))}, f)
+    with pytest.raises(ValueError, match="safetensors"):
+        GANPipeline.from_pretrained(folder)
+    assert not marker.exists()
+
+
+def test_config_with_unknown_field_value(saved_pipeline):
+    _, _, folder = saved_pipeline
+    config_path = folder / "gan_generator" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["generator_norm"] = "magic"
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="generator_norm='magic'"):
+        GANPipeline.from_pretrained(folder)
+
+
+def test_missing_folder_pieces(saved_pipeline, tmp_path):
+    _, _, folder = saved_pipeline
+    with pytest.raises(ValueError, match="model_index.json"):
+        GANPipeline.from_pretrained(folder / "gan_generator")
+    shutil.rmtree(folder / "gan_generator")
+    with pytest.raises(ValueError, match="does not exist"):
+        GANPipeline.from_pretrained(folder)
+
+
+def test_without_hfgen_classes_trust_remote_code_is_required(saved_pipeline, monkeypatch):
+    """If no installed package provides the model type, GANPipeline asks for the flag too."""
+    from transformers.models.auto import configuration_auto
+
+    _, _, folder = saved_pipeline
+    monkeypatch.delitem(configuration_auto.CONFIG_MAPPING._extra_content, "hfgen_dcgan")
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        GANPipeline.from_pretrained(folder)
+    pipe = GANPipeline.from_pretrained(folder, trust_remote_code=True)
+    assert type(pipe.gan_generator).__module__.startswith("transformers_modules")
+
+
+def test_pickle_serialization_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="safetensors"):
+        GANPipeline(**get_dummy_components()).save_pretrained(tmp_path, safe_serialization=False)
