@@ -1,0 +1,93 @@
+"""Training settings as typed dataclasses, parsed by `transformers.HfArgumentParser`.
+
+Names follow diffusers' example scripts where they exist (`--output_dir`, `--max_train_steps`,
+`--train_batch_size`, `--learning_rate`, `--resume_from_checkpoint`, ...). Model hyperparameters
+live in the models' `PretrainedConfig`s; these classes hold only how to train.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+class ConfigurationError(ValueError):
+    """An invalid training setting; the message names the setting and the fix."""
+
+
+@dataclass
+class TrainingArguments:
+    """Settings of the one training loop, shared by every task."""
+
+    dataset: str = field(
+        default="digits",
+        metadata={"help": "Hub dataset name, local image folder, or embedded name: ring8, grid25, digits, mnist5k."},
+    )
+    output_dir: str = field(default="outputs/gan", metadata={"help": "Where the exported pipeline, checkpoints/, samples/ and logs/ go."})
+    max_train_steps: int = field(default=2000, metadata={"help": "Number of generator updates (each after n_critic critic updates)."})
+    train_batch_size: int = field(default=64, metadata={"help": "Batch size per process."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches accumulated before each optimizer step."})
+    learning_rate: Optional[float] = field(default=None, metadata={"help": "Generator learning rate (default: the preset's)."})
+    lr_scheduler: str = field(default="constant", metadata={"help": "diffusers scheduler name: constant, linear, cosine, ..."})
+    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler."})
+    seed: int = field(default=0, metadata={"help": "Seed of models, noise, data order."})
+    mixed_precision: str = field(default="no", metadata={"help": "no, bf16 or fp16 (fp16 is a no-op on CPU: a warning says so)."})
+    resolution: Optional[int] = field(default=None, metadata={"help": "Image side to resize to (default: the data's own)."})
+    num_channels: Optional[int] = field(default=None, metadata={"help": "1 or 3 (default: the data's own)."})
+    image_column: Optional[str] = field(default=None, metadata={"help": "Image column of a Hub/folder dataset."})
+    label_column: Optional[str] = field(default=None, metadata={"help": "Label column (for class-conditional training)."})
+    caption_column: Optional[str] = field(default=None, metadata={"help": "Text column."})
+    dataset_split: str = field(default="train", metadata={"help": "Split of a Hub dataset."})
+    max_train_samples: Optional[int] = field(default=None, metadata={"help": "Use a random subset of this size."})
+    checkpointing_steps: int = field(default=500, metadata={"help": "Save a checkpoint every N steps (0: never)."})
+    checkpoints_total_limit: Optional[int] = field(default=None, metadata={"help": "Keep at most N checkpoints."})
+    resume_from_checkpoint: Optional[str] = field(default=None, metadata={"help": "'latest' or a checkpoint folder."})
+    sample_steps: int = field(default=250, metadata={"help": "Write a sample grid every N steps (0: only at the end)."})
+    num_sample_images: int = field(default=64, metadata={"help": "Images in each sample grid (points for 2-D data: 2500)."})
+    logging_steps: int = field(default=10, metadata={"help": "Log losses every N steps."})
+    report_to: str = field(default="auto", metadata={"help": "Accelerate tracker: tensorboard, none, or auto (tensorboard when installed)."})
+    use_ema: bool = field(default=False, metadata={"help": "Keep an exponential moving average of G and export it."})
+    ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})
+    num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
+    export: bool = field(default=True, metadata={"help": "Export the pipeline to output_dir at the end."})
+
+    def validate(self) -> None:
+        """Raises ConfigurationError for settings that cannot work, before any training."""
+        checks = [
+            (self.max_train_steps >= 1, "max_train_steps must be >= 1"),
+            (self.train_batch_size >= 1, "train_batch_size must be >= 1"),
+            (self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1"),
+            (self.learning_rate is None or self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
+            (self.lr_warmup_steps >= 0, "lr_warmup_steps must be >= 0"),
+            (self.checkpointing_steps >= 0, "checkpointing_steps must be >= 0 (0 disables checkpoints)"),
+            (self.checkpoints_total_limit is None or self.checkpoints_total_limit >= 1, "checkpoints_total_limit must be >= 1"),
+            (self.sample_steps >= 0, "sample_steps must be >= 0"),
+            (self.logging_steps >= 1, "logging_steps must be >= 1"),
+            (0.0 < self.ema_decay < 1.0, "ema_decay must lie in (0, 1)"),
+            (self.mixed_precision in ("no", "bf16", "fp16"), f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}"),
+            (self.num_channels in (None, 1, 3), "num_channels must be 1 or 3"),
+            (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
+            (self.report_to in ("auto", "none", "tensorboard", "all"), "report_to must be auto, none, tensorboard or all"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigurationError(message + ".")
+        from diffusers.optimization import SchedulerType
+
+        names = [s.value for s in SchedulerType]
+        if self.lr_scheduler not in names:
+            raise ConfigurationError(f"lr_scheduler={self.lr_scheduler!r} is unknown; choose one of {names}.")
+
+
+def parse_args(dataclass_types, argv=None):
+    """Parses flags, or a single YAML/JSON file, into the given dataclasses (HfArgumentParser)."""
+    from transformers import HfArgumentParser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = HfArgumentParser(dataclass_types)
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(argv[0])
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(argv[0])
+    return parser.parse_args_into_dataclasses(args=argv)
