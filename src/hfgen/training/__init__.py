@@ -20,12 +20,13 @@ def main(task: str = "gan", argv=None) -> dict:
     if task not in TASKS:
         raise SystemExit(f"Unknown task {task!r}; choose one of {sorted(TASKS)}.")
     training_args, task_args = parse_args((TrainingArguments, TASKS[task][0]), argv)
+    from hfgen.data import DataError
+
     try:
         training_args.validate()
-        trainer = Trainer(build_task(task, training_args, task_args), training_args)
-    except ConfigurationError as error:
+        return Trainer(build_task(task, training_args, task_args), training_args).train()
+    except (ConfigurationError, DataError) as error:  # bad input: a message, not a traceback
         raise SystemExit(f"error: {error}") from None
-    return trainer.train()
 
 
 __all__ = [

@@ -107,7 +107,14 @@ class Trainer:
 
     def _make_accelerator(self):
         from accelerate import Accelerator
+        from accelerate.state import AcceleratorState, GradientState
         from accelerate.utils import ProjectConfiguration
+
+        # Several trainings in one process (notebooks, tests) may differ in mixed precision:
+        # start from a fresh AcceleratorState; the process group (PartialState) is kept.
+        if AcceleratorState._shared_state:
+            AcceleratorState._reset_state()
+            GradientState._reset_state()
 
         mixed_precision = self.args.mixed_precision
         if mixed_precision == "fp16" and not torch.cuda.is_available():
@@ -215,7 +222,7 @@ class Trainer:
     def _check_finite(self, losses: dict, phase: str, step: int) -> None:
         values = torch.stack([v.detach().float().reshape(()) for v in losses.values()])
         if not bool(torch.isfinite(values).all()):
-            bad = {k: float(v) for k, v in losses.items() if not math.isfinite(float(v))}
+            bad = {k: float(v.detach()) for k, v in losses.items() if not math.isfinite(float(v.detach()))}
             where = self.last_checkpoint or "none (no checkpoint was written yet)"
             raise TrainingDivergedError(
                 f"Non-finite loss at step {step} in the {phase} phase: {bad}. Training stopped; the last good "
@@ -353,6 +360,8 @@ class Trainer:
         }
         if acc.is_main_process:
             summary.update(self._finish())
+            with open(os.path.join(args.output_dir, "logs", "summary.json"), "w") as f:
+                json.dump(summary, f, indent=2)
         if acc.log_with:
             acc.end_training()
         acc.wait_for_everyone()

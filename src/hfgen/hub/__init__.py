@@ -1,0 +1,1 @@
+"""Sharing on the Hub: model cards, export, push."""

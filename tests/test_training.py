@@ -1,0 +1,216 @@
+"""Training-loop tests: exact resume, crash safety, divergence guard, validation, processes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hfgen.training import ConfigurationError, GANArguments, GANTask, PRESETS, Trainer, TrainingArguments, TrainingDivergedError, main
+from hfgen.training.state import list_checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_DCGAN = dict(generator_channels=8, discriminator_channels=8, latent_dim=8)
+
+
+def make_trainer(tmp, steps, resume=None, gan=None, **training):
+    gan = gan or GANArguments(preset="wgan-gp", n_critic=2, class_conditional=True, **TINY_DCGAN)
+    kwargs = dict(
+        dataset="digits",
+        output_dir=str(tmp),
+        max_train_steps=steps,
+        train_batch_size=16,
+        checkpointing_steps=3,
+        sample_steps=0,
+        num_sample_images=20,
+        logging_steps=1,
+        report_to="none",
+        use_ema=True,
+        resume_from_checkpoint=resume,
+    )
+    kwargs.update(training)
+    args = TrainingArguments(**kwargs)
+    return Trainer(GANTask(gan, learning_rate=args.learning_rate, batch_size=args.train_batch_size), args)
+
+
+def _weights(folder):
+    return {sub: load_file(os.path.join(folder, sub, "model.safetensors")) for sub in ("gan_generator", "discriminator")}
+
+
+@pytest.mark.parametrize(
+    "gan",
+    [
+        GANArguments(preset="wgan-gp", n_critic=2, class_conditional=True, **TINY_DCGAN),
+        GANArguments(preset="wgan-clip", n_critic=2, **TINY_DCGAN),
+    ],
+    ids=["wgan-gp-conditional-ema", "wgan-clip-rmsprop"],
+)
+def test_resume_is_bitwise_exact(tmp_path, gan):
+    straight = make_trainer(tmp_path / "straight", 6, gan=gan)
+    straight.train()
+    interrupted = make_trainer(tmp_path / "resumed", 3, gan=gan)
+    interrupted.train()
+    resumed = make_trainer(tmp_path / "resumed", 6, resume="latest", gan=gan)
+    summary = resumed.train()
+    assert summary["resumed_from_step"] == 3
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "resumed")
+    for sub in a:
+        assert a[sub].keys() == b[sub].keys()
+        for key in a[sub]:
+            assert torch.equal(a[sub][key], b[sub][key]), f"{sub}/{key} differs after resume"
+    # Also the full checkpoints (optimizers, EMA, RNG, data position) agree at step 6.
+    sa = load_file(tmp_path / "straight" / "checkpoints" / "checkpoint-6" / "state.safetensors")
+    sb = load_file(tmp_path / "resumed" / "checkpoints" / "checkpoint-6" / "state.safetensors")
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert json.loads((tmp_path / "straight" / "logs" / "history.json").read_text()) == json.loads(
+        (tmp_path / "resumed" / "logs" / "history.json").read_text()
+    )
+
+
+def test_outputs_and_export(tmp_path):
+    from hfgen import GANPipeline
+
+    summary = make_trainer(tmp_path, 4, sample_steps=2, checkpoints_total_limit=1).train()
+    assert summary["world_size"] == 1
+    for name in ("loss_curves.png", "samples.png", "model_index.json", "samples/step-000002.png", "logs/history.json"):
+        assert (tmp_path / name).is_file(), name
+    assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [3]  # total limit 1
+    pipe = GANPipeline.from_pretrained(tmp_path)
+    assert pipe.gan_generator.config.num_classes == 10
+    assert pipe(batch_size=2, class_labels=[3, 4], output_type="np").images.shape == (2, 8, 8, 1)
+
+
+class _DivergingTask(GANTask):
+    """A GAN task whose critic loss becomes NaN from step 4 on."""
+
+    def discriminator_step(self, batch, ctx):
+        losses = super().discriminator_step(batch, ctx)
+        if ctx.step >= 4:
+            losses["loss"] = losses["loss"] * float("nan")
+        return losses
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_checkpoint(tmp_path):
+    args = TrainingArguments(dataset="ring8", output_dir=str(tmp_path), max_train_steps=10, train_batch_size=32,
+                             checkpointing_steps=3, sample_steps=0, report_to="none")
+    task = _DivergingTask(GANArguments(preset="vanilla", hidden_dim=16), batch_size=32)
+    with pytest.raises(TrainingDivergedError, match=r"step 4 in the discriminator phase.*checkpoint-3"):
+        Trainer(task, args).train()
+    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [3]
+    assert not (tmp_path / "model_index.json").exists()  # nothing exported from a diverged run
+
+
+@pytest.mark.parametrize(
+    "gan_kwargs, training_kwargs, match",
+    [
+        (dict(loss="wasserstein-ish"), {}, "Unknown loss|known"),
+        ({}, dict(learning_rate=0.0), "learning_rate"),
+        (dict(n_critic=0), {}, "n_critic"),
+        ({}, dict(resolution=30), "image_size=30 is not supported"),
+        (dict(preset="wgan-gp", discriminator_norm="batch"), {}, "BatchNorm"),
+        (dict(preset="wgan-gp", label_smoothing=0.1), {}, "label"),
+        (dict(preset="nope"), {}, "preset"),
+        (dict(class_conditional=True), dict(dataset="ring8"), "labelled"),
+        (dict(pack=3), dict(dataset="ring8"), "pack"),
+        ({}, dict(mixed_precision="fp8"), "mixed_precision"),
+        ({}, dict(lr_scheduler="sometimes"), "lr_scheduler"),
+    ],
+)
+def test_invalid_settings_fail_before_training(tmp_path, gan_kwargs, training_kwargs, match):
+    flags = ["--output_dir", str(tmp_path), "--max_train_steps", "1", "--train_batch_size", "16", "--report_to", "none"]
+    for key, value in {**dict(dataset="digits"), **training_kwargs, **TINY_DCGAN, **gan_kwargs}.items():
+        flags += [f"--{key}", str(value)]
+    with pytest.raises(SystemExit, match=match):
+        main("gan", flags)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_trains_a_few_steps(tmp_path, preset):
+    args = TrainingArguments(dataset="ring8", output_dir=str(tmp_path), max_train_steps=2, train_batch_size=16,
+                             checkpointing_steps=0, sample_steps=0, report_to="none", export=False, max_train_samples=64)
+    summary = Trainer(GANTask(GANArguments(preset=preset, hidden_dim=16, num_layers=2), batch_size=16), args).train()
+    assert summary["steps"] == 2
+
+
+def test_yaml_config_bf16_and_accumulation(tmp_path):
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        "\n".join(
+            [
+                "dataset: ring8",
+                f"output_dir: {tmp_path / 'out'}",
+                "max_train_steps: 3",
+                "train_batch_size: 16",
+                "gradient_accumulation_steps: 2",
+                "mixed_precision: bf16",
+                "preset: hinge",
+                "hidden_dim: 16",
+                "report_to: none",
+                "checkpointing_steps: 0",
+                "sample_steps: 0",
+            ]
+        )
+    )
+    summary = main("gan", [str(config)])
+    assert summary["steps"] == 3 and (tmp_path / "out" / "model_index.json").exists()
+    with pytest.warns(UserWarning, match="fp16"):
+        main("gan", ["--dataset", "ring8", "--output_dir", str(tmp_path / "fp16"), "--max_train_steps", "1",
+                     "--train_batch_size", "16", "--hidden_dim", "8", "--mixed_precision", "fp16", "--report_to", "none", "--export", "false"])
+
+
+def test_sigkill_mid_run_then_resume_completes(tmp_path):
+    out = tmp_path / "run"
+    flags = ["--dataset", "ring8", "--output_dir", str(out), "--train_batch_size", "32", "--hidden_dim", "32",
+             "--checkpointing_steps", "20", "--sample_steps", "0", "--report_to", "none", "--logging_steps", "5"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "train_gan.py"), *flags, "--max_train_steps", "100000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list_checkpoints(out / "checkpoints")) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # may land in the middle of writing a checkpoint
+    proc.wait()
+    found = list_checkpoints(out / "checkpoints")
+    assert len(found) >= 2, "training did not reach two checkpoints in time"
+    # A half-written checkpoint (as a kill during a save leaves it) is ignored.
+    (out / "checkpoints" / "tmp-checkpoint-999999-1").mkdir()
+    (out / "checkpoints" / "tmp-checkpoint-999999-1" / "state.json").write_text("{")
+    last = found[-1][0]
+    resumed = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_gan.py"), *flags,
+                              "--max_train_steps", str(last + 10), "--resume_from_checkpoint", "latest"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["resumed_from_step"] == last and summary["steps"] == last + 10
+    assert (out / "model_index.json").is_file()
+
+
+def test_two_real_processes(tmp_path):
+    out = tmp_path / "ddp"
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29613",
+           str(ROOT / "scripts" / "train_gan.py"),
+           "--dataset", "digits", "--output_dir", str(out), "--max_train_steps", "4", "--train_batch_size", "8",
+           "--preset", "wgan-gp", "--n_critic", "2", "--generator_channels", "8", "--discriminator_channels", "8",
+           "--latent_dim", "8", "--checkpointing_steps", "2", "--sample_steps", "0", "--report_to", "none"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    from hfgen.training.state import load_state_tree
+
+    state = load_state_tree(out / "checkpoints" / "checkpoint-4")
+    assert state["world_size"] == 2 and len(state["rng"]) == 2  # both processes' RNG streams
+    assert not any(p.name.startswith("tmp-") for p in (out / "checkpoints").iterdir())
+    from hfgen import GANPipeline
+
+    assert GANPipeline.from_pretrained(out)(batch_size=2, output_type="np").images.shape == (2, 8, 8, 1)
