@@ -216,7 +216,7 @@ class GANTask(Task):
             fake = G(self._noise(real.shape[0], ctx), labels)
         real_logits, fake_logits = D(real, labels), D(fake, labels)
         adv = self.adversarial.discriminator_loss(real_logits, fake_logits, real_label=self.real_label)
-        losses = {"loss": adv, "d_adv": adv.detach()}
+        losses = {"loss": adv}
         if self.settings["loss"] == "wgan":
             # Critic's estimate of the Wasserstein-1 distance (up to the Lipschitz constant).
             losses["wasserstein"] = (real_logits.mean() - fake_logits.mean()).detach()
@@ -225,7 +225,7 @@ class GANTask(Task):
 
             gp = gradient_penalty(D, real, fake, labels, generator=ctx.generator)
             losses["loss"] = adv + self.settings["gp_weight"] * gp
-            losses["gp"] = gp.detach()
+            losses["d_adv"], losses["gp"] = adv.detach(), gp.detach()
         return losses
 
     def generator_step(self, batch: dict, ctx: StepContext) -> dict:
