@@ -214,3 +214,24 @@ def test_two_real_processes(tmp_path):
     from hfgen import GANPipeline
 
     assert GANPipeline.from_pretrained(out)(batch_size=2, output_type="np").images.shape == (2, 8, 8, 1)
+
+
+def test_init_from_exported_folder(tmp_path):
+    first = make_trainer(tmp_path / "first", 3)
+    first.train()
+    second = make_trainer(tmp_path / "second", 1, init_from=str(tmp_path / "first"), use_ema=False)
+    second.train()
+    # Training went on from the exported weights, not from a fresh initialisation.
+    fresh = make_trainer(tmp_path / "fresh", 1, use_ema=False)
+    fresh.train()
+    a, b = _weights(tmp_path / "second"), _weights(tmp_path / "fresh")
+    c = _weights(tmp_path / "first")
+    assert not torch.equal(a["discriminator"]["head.weight"], b["discriminator"]["head.weight"])
+    # one step from the first run's weights stays close to them (Adam moves each weight by <= ~lr)
+    assert (a["discriminator"]["head.weight"] - c["discriminator"]["head.weight"]).abs().max() < 1e-3
+    with pytest.raises(ConfigurationError, match="different settings"):
+        make_trainer(tmp_path / "bad", 1, init_from=str(tmp_path / "first"),
+                     gan=GANArguments(preset="wgan-gp", n_critic=2, class_conditional=True, generator_channels=16,
+                                      discriminator_channels=8, latent_dim=8)).train()
+    with pytest.raises(ConfigurationError, match="model.safetensors"):
+        make_trainer(tmp_path / "bad2", 1, init_from=str(tmp_path)).train()

@@ -43,6 +43,9 @@ class TrainingArguments:
     checkpointing_steps: int = field(default=500, metadata={"help": "Save a checkpoint every N steps (0: never)."})
     checkpoints_total_limit: Optional[int] = field(default=None, metadata={"help": "Keep at most N checkpoints."})
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={"help": "'latest' or a checkpoint folder."})
+    init_from: Optional[str] = field(
+        default=None, metadata={"help": "An exported folder (pipeline + discriminator/) whose weights start training at step 0."}
+    )
     sample_steps: int = field(default=250, metadata={"help": "Write a sample grid every N steps (0: only at the end)."})
     num_sample_images: int = field(default=64, metadata={"help": "Images in each sample grid (points for 2-D data: 2500)."})
     logging_steps: int = field(default=10, metadata={"help": "Log losses every N steps."})

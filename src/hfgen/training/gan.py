@@ -267,6 +267,27 @@ class GANTask(Task):
         """D, exported beside the pipeline so training can resume from the folder."""
         return {"discriminator": models["discriminator"]}
 
+    def load_exported(self, folder: str) -> None:
+        """Starts G and D from an exported folder (`gan_generator/`, `discriminator/` safetensors)."""
+        import json
+        import os
+
+        from safetensors.torch import load_file
+
+        for name, sub in (("generator", "gan_generator"), ("discriminator", "discriminator")):
+            path = os.path.join(folder, sub)
+            if not os.path.isfile(os.path.join(path, "model.safetensors")):
+                raise ConfigurationError(f"init_from={folder!r} has no {sub}/model.safetensors (an exported hfgen folder has both).")
+            with open(os.path.join(path, "config.json")) as f:
+                saved = json.load(f)
+            ours = self.models[name].config.to_dict()
+            mismatched = [k for k, v in saved.items() if k in ours and k not in ("auto_map", "architectures", "transformers_version", "dtype") and ours[k] != v]
+            if mismatched:
+                raise ConfigurationError(
+                    f"init_from={folder!r}: {sub} was saved with different settings for {mismatched}; pass matching flags."
+                )
+            self.models[name].load_state_dict(load_file(os.path.join(path, "model.safetensors")))
+
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """An image grid (rows = classes when conditional) or a 2-D scatter plot."""
         from .visualize import save_image_grid, save_points_plot

@@ -248,6 +248,8 @@ class Trainer:
             self.dataset = self._load_dataset()
         set_seed(args.seed)  # identical initial models on every process
         task.setup(self.dataset)
+        if args.init_from:
+            task.load_exported(args.init_from)
         optimizers = task.create_optimizers()
         names = list(task.models)
         prepared = acc.prepare(*[task.models[n] for n in names], *[optimizers[n] for n in optimizers])

@@ -80,6 +80,10 @@ class Task:
         """Writes a PNG of samples from `pipeline`; returns its path."""
         raise NotImplementedError
 
+    def load_exported(self, folder: str) -> None:
+        """Loads `self.models`' weights from a folder written by `build_pipeline(...).save_pretrained`."""
+        raise NotImplementedError(f"Task {self.name!r} cannot start from an exported folder.")
+
     def state_dict(self) -> dict:
         """Extra task state to checkpoint (e.g. an image pool)."""
         return {}
