@@ -1,4 +1,4 @@
-"""`hfgen` command line: train | sample | demo (evaluate, push and card come with their issues)."""
+"""`hfgen` command line: train | demo | sample | evaluate | push | card."""
 
 from __future__ import annotations
 
@@ -84,7 +84,19 @@ def _sample(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "demo": _demo, "sample": _sample}
+def _push(argv: list[str]) -> int:
+    from hfgen.hub import cli_push
+
+    return cli_push(argv)
+
+
+def _card(argv: list[str]) -> int:
+    from hfgen.hub import cli_card
+
+    return cli_card(argv)
+
+
+COMMANDS = {"train": _train, "demo": _demo, "sample": _sample, "push": _push, "card": _card}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  train TASK ...  train a model (same as `accelerate launch scripts/train_TASK.py ...`)")
         print("  demo            train the demo GAN on embedded MNIST-5k digits and export it")
         print("  sample          write a sample grid from an exported folder or Hub repository")
+        print("  push DIR REPO   upload an exported folder (with its model card) to the Hub")
+        print("  card DIR        (re-)render the model card README.md of an exported folder")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     return COMMANDS[argv[0]](argv[1:])
 

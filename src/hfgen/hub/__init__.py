@@ -1,1 +1,28 @@
 """Sharing on the Hub: model cards, export, push."""
+
+from .cards import (
+    CARD_FILENAME,
+    EVAL_RESULTS_FILENAME,
+    available_templates,
+    collect_card_context,
+    detect_family,
+    render_model_card,
+    write_model_card,
+)
+from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, push_folder, retry_command
+
+__all__ = [
+    "CARD_FILENAME",
+    "DEFAULT_IGNORE_PATTERNS",
+    "EVAL_RESULTS_FILENAME",
+    "PushError",
+    "available_templates",
+    "cli_card",
+    "cli_push",
+    "collect_card_context",
+    "detect_family",
+    "push_folder",
+    "render_model_card",
+    "retry_command",
+    "write_model_card",
+]

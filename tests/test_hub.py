@@ -1,0 +1,307 @@
+"""Sharing on the Hub: model cards and `push_folder`, over real HTTP against the local fake Hub.
+
+One tiny class-conditional WGAN-GP is trained once per module; each test works on its own copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+huggingface_hub = pytest.importorskip("huggingface_hub")
+from huggingface_hub import ModelCard, snapshot_download  # noqa: E402
+
+from hfgen.hub import (  # noqa: E402
+    PushError,
+    available_templates,
+    cli_card,
+    cli_push,
+    push_folder,
+    render_model_card,
+    retry_command,
+    write_model_card,
+)
+from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub  # noqa: E402
+
+REPO = "test-user/tiny-wgan-gp"
+CLASS_LABELS = [0, 3, 5, 9]
+SEED = 123
+EVAL = {
+    "metrics": {"fid": 12.3456789, "kid_mean": 0.0123, "kid_std": 0.0011, "precision": 0.71, "recall": 0.42,
+                "classes_covered": 10},
+    "protocol": {
+        "dataset": "digits", "n_real": 360, "n_generated": 500, "extractor": "hfgen/digits_classifier",
+        "extractor_sha256": "ab" * 32, "feature_dim": 64, "resize": 8, "seed": 0,
+        "metric_settings": {"kid": {"subsets": 10, "subset_size": 100}},
+        "versions": {"hfgen": "0.1.0", "torch": "2.13.0", "diffusers": "0.42.1", "transformers": "5.24.0",
+                     "numpy": "2.0.0", "python": "3.11.9"},
+    },
+}
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under root (the set of paths included)."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A tiny class-conditional WGAN-GP on digits, exported with checkpoints/ (trained once)."""
+    from hfgen.training import GANArguments, GANTask, Trainer, TrainingArguments
+
+    out = tmp_path_factory.mktemp("trained") / "export"
+    args = TrainingArguments(dataset="digits", output_dir=str(out), max_train_steps=4, train_batch_size=16,
+                             checkpointing_steps=2, sample_steps=0, num_sample_images=20, logging_steps=1,
+                             report_to="none", num_threads=1)
+    gan = GANArguments(preset="wgan-gp", n_critic=2, class_conditional=True, generator_channels=8,
+                       discriminator_channels=8, latent_dim=8)
+    Trainer(GANTask(gan, learning_rate=args.learning_rate, batch_size=args.train_batch_size), args).train()
+    assert (out / "checkpoints").is_dir() and not (out / "README.md").exists()
+    return out
+
+
+@pytest.fixture
+def folder(trained, tmp_path) -> Path:
+    """This test's own copy of the exported folder."""
+    copy = tmp_path / "export"
+    shutil.copytree(trained, copy)
+    return copy
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    """A running LocalHubServer that huggingface_hub (endpoint, token, cache) points at."""
+    with LocalHubServer() as server:
+        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
+        yield server
+
+
+def _images(folder: Path) -> np.ndarray:
+    from hfgen import GANPipeline
+
+    pipe = GANPipeline.from_pretrained(folder)
+    return pipe(batch_size=len(CLASS_LABELS), class_labels=CLASS_LABELS,
+                generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
+
+
+def test_push_download_and_load_without_hfgen(folder, hub, tmp_path, run_without_hfgen):
+    (folder / "eval_results.json").write_text(json.dumps(EVAL))
+    expected = _images(folder)
+
+    url = push_folder(folder, REPO)  # token from HF_TOKEN (patched to the fake Hub's)
+    sha = url.rsplit("/", 1)[-1]
+    assert hub.commits(REPO)[0] == sha and "/commit/" in url
+
+    stored = hub.files(REPO)
+    assert {"model_index.json", "pipeline_gan.py", "README.md", "eval_results.json", "samples.png", "loss_curves.png",
+            "gan_generator/model.safetensors", "gan_generator/modeling_dcgan.py", "discriminator/model.safetensors",
+            "logs/training_args.json", "logs/history.json"} <= set(stored)
+    assert not any(p.startswith("checkpoints/") for p in stored)
+    assert stored["README.md"] == (folder / "README.md").read_bytes()  # the card is also written locally
+
+    path = Path(snapshot_download(REPO, cache_dir=tmp_path / "download_cache"))
+    assert path.name == sha and not (path / "checkpoints").exists()
+    out = tmp_path / "images.npy"
+    run_without_hfgen(
+        f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        pipe = DiffusionPipeline.from_pretrained({str(path)!r}, trust_remote_code=True)
+        images = pipe(batch_size={len(CLASS_LABELS)}, class_labels={CLASS_LABELS!r},
+                      generator=torch.Generator("cpu").manual_seed({SEED}), output_type="np").images
+        np.save({str(out)!r}, images)
+        """
+    )
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
+
+    # The card: valid for the Hub, model-index round trip, honest metadata.
+    card = ModelCard.load(path / "README.md")
+    card.validate()
+    assert ("POST", "/api/validate-yaml", 200) in hub.requests
+    data = card.data
+    assert data.library_name == "diffusers" and data.pipeline_tag == "unconditional-image-generation"
+    assert data.license == "apache-2.0"
+    assert {"hfgen", "gan", "wgan-gp", "dcgan", "class-conditional", "diffusers"} <= set(data.tags)
+    assert data.datasets is None  # "digits" is embedded, not a Hub dataset id
+    by_type = {r.metric_type: r for r in data.eval_results}
+    expected_values = {"fid": "fid", "kid": "kid_mean", "precision": "precision", "recall": "recall",
+                       "classes_covered": "classes_covered"}
+    assert set(by_type) == set(expected_values)
+    for metric_type, key in expected_values.items():
+        result = by_type[metric_type]
+        assert result.metric_value == EVAL["metrics"][key]
+        assert result.task_type == "unconditional-image-generation" and result.dataset_type == "digits"
+        assert result.metric_args["extractor_sha256"] == EVAL["protocol"]["extractor_sha256"]
+        assert result.metric_args["n_generated"] == 500 and result.metric_args["seed"] == 0
+        assert result.metric_args["versions"] == EVAL["protocol"]["versions"]
+    assert by_type["kid"].metric_args["std"] == EVAL["metrics"]["kid_std"]
+    assert by_type["fid"].metric_name == "FID (hfgen/digits_classifier features)"
+
+    text = card.text
+    from hfgen.models import DCGANDiscriminator
+
+    from hfgen import GANPipeline
+
+    g_params = sum(p.numel() for p in GANPipeline.from_pretrained(folder).gan_generator.parameters())
+    d_params = sum(p.numel() for p in DCGANDiscriminator.from_pretrained(folder / "discriminator").parameters())
+    assert f"{g_params:,} parameters" in text and f"{d_params:,} parameters" in text
+    for snippet in (f'GANPipeline.from_pretrained("{REPO}")', "DiffusionPipeline.from_pretrained(",
+                    "trust_remote_code=True", 'revision="<pinned commit sha>"', "![Loss curves](loss_curves.png)",
+                    "](samples.png)", "| FID | 12.35 | lower |", "| KID | 0.0123 ± 0.0011 | lower |",
+                    "arxiv.org/abs/1704.00028", "arxiv.org/abs/1802.05637", "arxiv.org/abs/1406.2661",
+                    "`ab" + "ab" * 31 + "`", "not** the Inception network"):
+        assert snippet in text, snippet
+    assert "arxiv.org/abs/1802.05957" not in text and "1611.04076" not in text  # no SN, no LSGAN here
+    assert str(folder) not in text  # no local paths in the card
+
+    # The token is nowhere: not in the uploaded files, not in the local folder.
+    token = hub.token.encode()
+    assert not any(token in content for content in hub.files(REPO).values())
+    assert not any(token in p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+def test_failures_leave_the_folder_untouched_and_a_retry_succeeds(folder, hub):
+    before = _hashes(folder)
+    retry = retry_command(folder, REPO)
+    assert retry == f"hfgen push {folder} {REPO}"
+
+    hub.stop()  # unreachable
+    with pytest.raises(PushError) as exc:
+        push_folder(folder, REPO)
+    message = str(exc.value)
+    assert "unreachable" in message and hub.url in message and retry in message
+    assert exc.value.status_code is None
+    assert _hashes(folder) == before
+    hub.start()
+
+    with pytest.raises(PushError) as exc:  # a wrong token
+        push_folder(folder, REPO, token="hf_wrong_token_123")
+    message = str(exc.value)
+    assert "401" in message and "HF_TOKEN" in message and "huggingface-cli login" in message and retry in message
+    assert "hf_wrong_token_123" not in message and hub.token not in message
+    assert exc.value.status_code == 401
+    assert _hashes(folder) == before and REPO not in hub.repos
+
+    hub.fail_next_commits = 1  # the Hub fails in the middle: repo created, commit refused
+    with pytest.raises(PushError) as exc:
+        push_folder(folder, REPO)
+    message = str(exc.value)
+    assert "500" in message and retry in message and exc.value.stage.startswith("uploading")
+    assert _hashes(folder) == before  # the card written for the push was taken back
+    assert set(hub.files(REPO)) == {".gitattributes"}  # nothing half-committed
+
+    url = push_folder(folder, REPO)  # the retry
+    stored = hub.files(REPO)
+    assert url.endswith(hub.commits(REPO)[0]) and "model_index.json" in stored and "README.md" in stored
+    local = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert {k: v for k, v in local.items() if not k.startswith("checkpoints/")} == {
+        k: v for k, v in stored.items() if k != ".gitattributes"}
+
+
+def test_cli_push_branch_private_and_kept_card(folder, hub, capsys):
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n\n# Hand-written card\n")
+    code = cli_push([str(folder), REPO, "--private", "--revision", "dev", "--commit_message", "first try", "--no_card"])
+    assert code == 0
+    url = capsys.readouterr().out.strip()
+    assert hub.repo(REPO).private
+    assert url.endswith(hub.branches(REPO)["dev"])
+    assert hub.files(REPO, "dev")["README.md"] == b"---\nlicense: mit\n---\n\n# Hand-written card\n"
+    assert set(hub.files(REPO, "main")) == {".gitattributes"}
+    assert hub.commit(REPO, "dev").title == "first try"
+
+    hub.stop()
+    assert cli_push([str(folder), REPO, "--revision", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "unreachable" in err and f"hfgen push {folder} {REPO} --revision dev" in err
+
+
+def test_card_without_evaluation_and_cli_card_rerenders(folder, capsys):
+    path = write_model_card(folder)
+    card = ModelCard.load(path)
+    metadata = card.content.split("\n---\n", 1)[0]
+    assert card.data.eval_results is None and "model-index" not in metadata and "model_name" not in metadata
+    assert "Not evaluated" in card.text
+    assert 'GANPipeline.from_pretrained("<repo_id>")' in card.text
+
+    (folder / "eval_results.json").write_text(json.dumps(EVAL))
+    assert cli_card([str(folder), "--repo_id", "someone/digits-gan"]) == 0
+    assert capsys.readouterr().out.strip() == str((folder / "README.md").resolve())
+    card = ModelCard.load(folder / "README.md")
+    assert "Not evaluated" not in card.text and "| Precision | 0.71 | higher |" in card.text
+    assert card.data.model_name == "digits-gan"
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results}["fid"] == EVAL["metrics"]["fid"]
+    assert 'DiffusionPipeline.from_pretrained(\n    "someone/digits-gan"' in card.text
+
+
+def _fake_folder(root: Path, resolved: dict, conditional: bool = False) -> Path:
+    """A saved MLP pipeline with a hand-written logs/training_args.json (no training)."""
+    from hfgen import GANPipeline, MLPGANConfig, MLPGenerator
+
+    config = MLPGANConfig(latent_dim=4, generator_hidden_dim=16, discriminator_hidden_dim=16,
+                          spectral_norm=resolved.get("spectral_norm", False), num_classes=3 if conditional else 0)
+    GANPipeline(gan_generator=MLPGenerator(config).eval()).save_pretrained(root)
+    (root / "logs").mkdir()
+    settings = {"gp_weight": 0.0, "clip_value": 0.0, "spectral_norm": False, "optimizer": "adam", "adam_beta1": 0.5,
+                "adam_beta2": 0.999, "n_critic": 1, **resolved}
+    (root / "logs" / "training_args.json").write_text(json.dumps({
+        "training": {"dataset": "ring8", "max_train_steps": 10, "train_batch_size": 32, "seed": 0,
+                     "output_dir": "/home/someone/private/run"},
+        "task": "gan", "gan": {"preset": "custom", "class_conditional": conditional},
+        "gan_resolved": settings, "learning_rate": 2e-4,
+    }))
+    return root
+
+
+@pytest.mark.parametrize(
+    "resolved, tags, papers, absent",
+    [
+        ({"loss": "hinge", "spectral_norm": True}, {"hinge-loss", "spectral-norm", "mlp"}, ["1802.05957"], ["1704.00028", "1511.06434"]),
+        ({"loss": "wgan", "clip_value": 0.01, "optimizer": "rmsprop"}, {"wgan"}, ["1701.07875"], ["1704.00028"]),
+        ({"loss": "lsgan"}, {"lsgan"}, ["1611.04076"], ["1701.07875"]),
+        ({"loss": "kl"}, {"f-gan"}, ["1606.00709"], ["1611.04076"]),
+    ],
+    ids=["sngan", "wgan-clip", "lsgan", "f-gan"],
+)
+def test_card_follows_the_settings(tmp_path, resolved, tags, papers, absent):
+    card = render_model_card(_fake_folder(tmp_path / "run", resolved), repo_id="me/points", extra_tags=["toy"])
+    assert tags | {"hfgen", "gan", "toy", "unconditional"} <= set(card.data.tags)
+    assert card.data.pipeline_tag is None  # 2-D points are not images
+    assert "arxiv.org/abs/1406.2661" in card.text
+    for arxiv in papers:
+        assert f"arxiv.org/abs/{arxiv}" in card.text
+    for arxiv in absent:
+        assert arxiv not in card.text
+    assert "/home/someone" not in str(card) and "ring of 8 Gaussians" in card.text
+    assert "Not evaluated" in card.text
+
+
+def test_unknown_family_and_bad_folder(tmp_path):
+    assert "gan" in available_templates()
+    root = _fake_folder(tmp_path / "run", {"loss": "vanilla"})
+    args = json.loads((root / "logs" / "training_args.json").read_text())
+    (root / "logs" / "training_args.json").write_text(json.dumps({**args, "task": "pix2pix"}))
+    with pytest.raises(ValueError, match="pix2pix.md.jinja"):
+        render_model_card(root)
+    with pytest.raises(ValueError, match="model_index.json"):
+        push_folder(tmp_path, REPO)
+
+
+@pytest.mark.parametrize("dataset, hub_ids", [("ylecun/mnist", ["ylecun/mnist"]), ("/home/someone/data/faces", None),
+                                             ("mnist5k", None)])
+def test_datasets_metadata_only_lists_hub_ids(tmp_path, dataset, hub_ids):
+    root = _fake_folder(tmp_path / "run", {"loss": "vanilla"})
+    args = json.loads((root / "logs" / "training_args.json").read_text())
+    args["training"]["dataset"] = dataset
+    (root / "logs" / "training_args.json").write_text(json.dumps(args))
+    card = render_model_card(root)
+    assert card.data.datasets == hub_ids
+    assert "/home/someone" not in str(card)
+    if dataset == "mnist5k":
+        assert "5,000-image subset of MNIST" in card.text
