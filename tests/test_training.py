@@ -33,6 +33,7 @@ def make_trainer(tmp, steps, resume=None, gan=None, **training):
         report_to="none",
         use_ema=True,
         resume_from_checkpoint=resume,
+        final_eval_samples=0,
     )
     kwargs.update(training)
     args = TrainingArguments(**kwargs)
@@ -74,13 +75,25 @@ def test_resume_is_bitwise_exact(tmp_path, gan):
     )
 
 
-def test_outputs_and_export(tmp_path):
+def test_outputs_evaluation_card_and_export(tmp_path):
+    from huggingface_hub import ModelCard
+
     from hfgen import GANPipeline
 
-    summary = make_trainer(tmp_path, 4, sample_steps=2, checkpoints_total_limit=1).train()
+    summary = make_trainer(tmp_path, 4, sample_steps=2, checkpoints_total_limit=1, eval_steps=2, eval_samples=100,
+                           final_eval_samples=200).train()
     assert summary["world_size"] == 1
-    for name in ("loss_curves.png", "samples.png", "model_index.json", "samples/step-000002.png", "logs/history.json"):
+    for name in ("loss_curves.png", "samples.png", "model_index.json", "samples/step-000002.png", "logs/history.json",
+                 "eval_results.json", "README.md", "best/model_index.json", "best/eval_results.json"):
         assert (tmp_path / name).is_file(), name
+    results = json.loads((tmp_path / "eval_results.json").read_text())
+    assert results["protocol"]["n_generated"] == 200 and "fid" in results["metrics"]
+    assert summary["metrics"]["fid"] == results["metrics"]["fid"]
+    history = json.loads((tmp_path / "logs" / "history.json").read_text())
+    assert [row["step"] for row in history if "eval/fid" in row] == [2, 4]
+    card = ModelCard.load(tmp_path / "README.md")
+    fid = [r for r in card.data.eval_results if r.metric_type == "fid"][0]
+    assert fid.metric_value == pytest.approx(results["metrics"]["fid"])
     assert [step for step, _ in list_checkpoints(tmp_path / "checkpoints")] == [3]  # total limit 1
     pipe = GANPipeline.from_pretrained(tmp_path)
     assert pipe.gan_generator.config.num_classes == 10
@@ -201,7 +214,8 @@ def test_two_real_processes(tmp_path):
            str(ROOT / "scripts" / "train_gan.py"),
            "--dataset", "digits", "--output_dir", str(out), "--max_train_steps", "4", "--train_batch_size", "8",
            "--preset", "wgan-gp", "--n_critic", "2", "--generator_channels", "8", "--discriminator_channels", "8",
-           "--latent_dim", "8", "--checkpointing_steps", "2", "--sample_steps", "0", "--report_to", "none"]
+           "--latent_dim", "8", "--checkpointing_steps", "2", "--sample_steps", "0", "--report_to", "none",
+           "--eval_steps", "2", "--eval_samples", "100", "--final_eval_samples", "100"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     summary = json.loads((out / "logs" / "summary.json").read_text())
@@ -211,6 +225,7 @@ def test_two_real_processes(tmp_path):
     state = load_state_tree(out / "checkpoints" / "checkpoint-4")
     assert state["world_size"] == 2 and len(state["rng"]) == 2  # both processes' RNG streams
     assert not any(p.name.startswith("tmp-") for p in (out / "checkpoints").iterdir())
+    assert (out / "eval_results.json").is_file() and (out / "best" / "model_index.json").is_file()
     from hfgen import GANPipeline
 
     assert GANPipeline.from_pretrained(out)(batch_size=2, output_type="np").images.shape == (2, 8, 8, 1)

@@ -21,11 +21,12 @@ def main(task: str = "gan", argv=None) -> dict:
         raise SystemExit(f"Unknown task {task!r}; choose one of {sorted(TASKS)}.")
     training_args, task_args = parse_args((TrainingArguments, TASKS[task][0]), argv)
     from hfgen.data import DataError
+    from hfgen.hub import PushError
 
     try:
         training_args.validate()
         return Trainer(build_task(task, training_args, task_args), training_args).train()
-    except (ConfigurationError, DataError) as error:  # bad input: a message, not a traceback
+    except (ConfigurationError, DataError, PushError) as error:  # a message, not a traceback
         raise SystemExit(f"error: {error}") from None
 
 

@@ -54,6 +54,16 @@ class TrainingArguments:
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
     export: bool = field(default=True, metadata={"help": "Export the pipeline to output_dir at the end."})
+    eval_steps: int = field(default=0, metadata={"help": "Evaluate every N steps (logged; keeps best/; collapse alarm). 0: never."})
+    eval_samples: int = field(default=1000, metadata={"help": "Generated samples per periodic evaluation."})
+    eval_metrics: str = field(default="auto", metadata={"help": "Comma-separated metrics (fid,kid,is,pr,coverage,classes,modes) or auto."})
+    stop_on_collapse: bool = field(default=False, metadata={"help": "Stop training when the collapse alarm fires."})
+    final_eval_samples: int = field(
+        default=2000, metadata={"help": "Samples of the evaluation that ends training and fills the model card (0 skips it)."}
+    )
+    push_to_hub: bool = field(default=False, metadata={"help": "Push the exported folder (with its card) to the Hub at the end."})
+    hub_model_id: Optional[str] = field(default=None, metadata={"help": "Repository id for --push_to_hub (token: HF_TOKEN or login)."})
+    hub_private: bool = field(default=False, metadata={"help": "Create the Hub repository as private."})
 
     def validate(self) -> None:
         """Raises ConfigurationError for settings that cannot work, before any training."""
@@ -72,6 +82,11 @@ class TrainingArguments:
             (self.num_channels in (None, 1, 3), "num_channels must be 1 or 3"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
             (self.report_to in ("auto", "none", "tensorboard", "all"), "report_to must be auto, none, tensorboard or all"),
+            (self.eval_steps >= 0, "eval_steps must be >= 0 (0 disables periodic evaluation)"),
+            (self.eval_samples >= 4 or self.eval_steps == 0, "eval_samples must be >= 4"),
+            (self.final_eval_samples == 0 or self.final_eval_samples >= 4, "final_eval_samples must be 0 (skip) or >= 4"),
+            (not self.push_to_hub or bool(self.hub_model_id), "push_to_hub needs --hub_model_id (e.g. your-name/wgan-gp-mnist)"),
+            (not self.push_to_hub or self.export, "push_to_hub needs the export (do not pass --export false)"),
         ]
         for ok, message in checks:
             if not ok:

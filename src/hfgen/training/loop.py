@@ -185,6 +185,7 @@ class Trainer:
                 "data": self.batcher.state_dict(),
                 "task": self.task.state_dict(),
                 "history": self.history,
+                "monitor": self.monitor.state_dict() if self.monitor is not None else None,
                 "world_size": acc.num_processes,
             }
             path = write_checkpoint_atomically(self.checkpoints_dir, step, lambda tmp: save_state_tree(tree, tmp))
@@ -214,6 +215,9 @@ class Trainer:
         self.batcher.load_state_dict(tree["data"])
         self.task.load_state_dict(tree["task"])
         self.history = list(tree["history"])
+        if tree.get("monitor") is not None and acc.is_main_process:
+            self._evaluation_setup()
+            self.monitor.load_state_dict(tree["monitor"])
         self.last_checkpoint = path
         return int(tree["step"])
 
@@ -271,6 +275,8 @@ class Trainer:
         self.generators = {"noise": torch.Generator(device=acc.device).manual_seed(args.seed * 7919 + acc.process_index)}
         self.batcher = EpochBatcher(len(self.dataset), args.train_batch_size, args.seed, acc.process_index, acc.num_processes)
         self.last_checkpoint = None
+        self.evaluator = self.monitor = None
+        stopped_early = None
 
         start_step = 0
         resume = self._resolve_resume()
@@ -347,29 +353,100 @@ class Trainer:
                     acc.log({k: v for k, v in row.items() if k != "step"}, step=done)
             if args.sample_steps and done % args.sample_steps == 0 and acc.is_main_process:
                 self._write_samples(os.path.join(args.output_dir, "samples", f"step-{done:06d}.png"))
+            if args.eval_steps and done % args.eval_steps == 0:
+                stopped_early = self._periodic_evaluation(done)
             if args.checkpointing_steps and done % args.checkpointing_steps == 0:
                 self._save_checkpoint(done)
+            if stopped_early:
+                break
         progress.close()
         elapsed = time.perf_counter() - start_time
         acc.wait_for_everyone()
         summary = {
-            "steps": args.max_train_steps,
+            "steps": step + 1 if stopped_early else args.max_train_steps,
+            "stopped_early": stopped_early,
             "resumed_from_step": start_step,
             "seconds": elapsed,
-            "steps_per_second": (args.max_train_steps - start_step) / elapsed if elapsed > 0 else None,
+            "steps_per_second": (step + 1 - start_step) / elapsed if elapsed > 0 else None,
             "world_size": acc.num_processes,
             "output_dir": os.path.abspath(args.output_dir),
         }
         if acc.is_main_process:
-            summary.update(self._finish())
-            with open(os.path.join(args.output_dir, "logs", "summary.json"), "w") as f:
-                json.dump(summary, f, indent=2)
+            self._finish(summary)
         if acc.log_with:
             acc.end_training()
         acc.wait_for_everyone()
         return summary
 
     _last_batches = None
+
+    # -- evaluation -----------------------------------------------------------------------------
+
+    def _evaluation_setup(self):
+        """The evaluator and collapse monitor of periodic evaluation (main process, built once)."""
+        if self.evaluator is None:
+            from hfgen.evaluation import CollapseMonitor, Evaluator
+
+            self.evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.eval_samples,
+                                       seed=self.args.seed)
+            floor = self.evaluator.floors()["real_vs_real"]["metrics"].get("fid")
+            self.monitor = CollapseMonitor(fid_floor=floor)
+        return self.evaluator
+
+    def _periodic_evaluation(self, step: int) -> Optional[str]:
+        """Evaluates the current (EMA) generator, logs it, keeps `best/`, runs the collapse alarm.
+
+        Returns the alarm text when `stop_on_collapse` asks to stop (same answer on every process).
+        """
+        from accelerate.utils import broadcast_object_list
+
+        acc = self.accelerator
+        stop = [None]
+        if acc.is_main_process:
+            evaluator = self._evaluation_setup()
+            models = self.export_models()
+            modes = {n: m.training for n, m in models.items()}
+            for m in models.values():
+                m.eval()
+            try:
+                pipe = self.task.build_pipeline(models)
+                result = evaluator(pipe)
+                metrics = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+                row = {"step": step, **{f"eval/{k}": float(v) for k, v in metrics.items()}}
+                self.history.append(row)
+                if acc.log_with:
+                    acc.log({k: v for k, v in row.items() if k != "step"}, step=step)
+                best = self.monitor.is_best(metrics)
+                alarms = self.monitor.update(step, metrics)
+                if best:
+                    folder = os.path.join(self.args.output_dir, "best")
+                    pipe.save_pretrained(folder, training_components=self.task.training_components(models))
+                    with open(os.path.join(folder, "eval_results.json"), "w") as f:
+                        json.dump({**result, "step": step}, f, indent=2, default=float)
+                if alarms and self.args.stop_on_collapse:
+                    stop = [f"collapse alarm at step {step}: " + "; ".join(alarms)]
+            finally:
+                for n, m in models.items():
+                    m.train(modes[n])
+        if acc.num_processes > 1:
+            broadcast_object_list(stop)
+        return stop[0]
+
+    def _final_evaluation(self, out: str) -> Optional[dict]:
+        """The short evaluation that ends training; its results fill the model card."""
+        from hfgen.evaluation import EvaluationError, Evaluator
+
+        try:
+            evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.final_eval_samples,
+                                  seed=self.args.seed)
+            pipe = self.task.build_pipeline({n: m.eval() for n, m in self.export_models().items()})
+            result = evaluator(pipe)
+        except (FileNotFoundError, EvaluationError) as error:
+            logger.warning("Final evaluation skipped: %s", error)
+            return None
+        with open(os.path.join(out, "eval_results.json"), "w") as f:
+            json.dump(result, f, indent=2, default=float)
+        return result
 
     # -- outputs --------------------------------------------------------------------------------
 
@@ -392,19 +469,34 @@ class Trainer:
             for n, m in models.items():
                 m.train(modes[n])
 
-    def _finish(self) -> dict:
+    def _finish(self, summary: dict) -> None:
+        """Loss curves, samples, export, final evaluation, model card, push; updates `summary`."""
         from .visualize import save_loss_curves
 
         out = self.args.output_dir
-        result = {"loss_curves": save_loss_curves(self.history, os.path.join(out, "loss_curves.png"))}
+        summary_path = os.path.join(out, "logs", "summary.json")
+        summary["loss_curves"] = save_loss_curves(self.history, os.path.join(out, "loss_curves.png"))
         with open(os.path.join(out, "logs", "history.json"), "w") as f:
             json.dump(self.history, f)
-        result["samples"] = self._write_samples(os.path.join(out, "samples.png"))
+        summary["samples"] = self._write_samples(os.path.join(out, "samples.png"))
         if self.args.export:
             models = self.export_models()
             for m in models.values():
                 m.eval()
             pipe = self.task.build_pipeline(models)
             pipe.save_pretrained(out, training_components=self.task.training_components(models))
-            result["pipeline"] = os.path.abspath(out)
-        return result
+            summary["pipeline"] = os.path.abspath(out)
+            with open(summary_path, "w") as f:  # the model card reads it
+                json.dump(summary, f, indent=2)
+            if self.args.final_eval_samples:
+                evaluation = self._final_evaluation(out)
+                summary["metrics"] = evaluation["metrics"] if evaluation else None
+            from hfgen.hub import write_model_card
+
+            summary["model_card"] = write_model_card(out, repo_id=self.args.hub_model_id)
+            if self.args.push_to_hub:
+                from hfgen.hub import push_folder
+
+                summary["hub_commit"] = push_folder(out, self.args.hub_model_id, private=self.args.hub_private)
+        with open(summary_path, "w") as f:
+            json.dump(summary, f, indent=2)
