@@ -305,3 +305,23 @@ def test_datasets_metadata_only_lists_hub_ids(tmp_path, dataset, hub_ids):
     assert "/home/someone" not in str(card)
     if dataset == "mnist5k":
         assert "5,000-image subset of MNIST" in card.text
+
+
+def test_training_with_push_to_hub(hub, tmp_path):
+    """`--push_to_hub` at the end of training: evaluation, card and weights arrive on the Hub."""
+    from huggingface_hub import ModelCard
+
+    from hfgen.training import main
+
+    out = tmp_path / "pushed"
+    summary = main("gan", ["--dataset", "ring8", "--output_dir", str(out), "--max_train_steps", "3", "--train_batch_size", "16",
+                           "--hidden_dim", "16", "--report_to", "none", "--checkpointing_steps", "2", "--sample_steps", "0",
+                           "--final_eval_samples", "500", "--push_to_hub", "true", "--hub_model_id", "test-user/ring8-gan"])
+    assert summary["hub_commit"].rsplit("/", 1)[-1] == hub.commits("test-user/ring8-gan")[0]
+    stored = hub.files("test-user/ring8-gan")
+    assert {"README.md", "eval_results.json", "gan_generator/model.safetensors", "pipeline_gan.py"} <= set(stored)
+    assert not any(p.startswith("checkpoints/") for p in stored)
+    card = ModelCard(stored["README.md"].decode())
+    modes = [r for r in card.data.eval_results if r.metric_type == "modes"][0]
+    assert modes.metric_value == json.loads(stored["eval_results.json"])["metrics"]["modes"]
+    assert "hf_test_token" not in stored["README.md"].decode()
