@@ -404,12 +404,7 @@ class Trainer:
         stop = [None]
         if acc.is_main_process:
             evaluator = self._evaluation_setup()
-            models = self.export_models()
-            modes = {n: m.training for n, m in models.items()}
-            for m in models.values():
-                m.eval()
-            try:
-                pipe = self.task.build_pipeline(models)
+            with self._pipeline_in_eval_mode() as (pipe, models):
                 result = evaluator(pipe)
                 metrics = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
                 row = {"step": step, **{f"eval/{k}": float(v) for k, v in metrics.items()}}
@@ -425,9 +420,6 @@ class Trainer:
                         json.dump({**result, "step": step}, f, indent=2, default=float)
                 if alarms and self.args.stop_on_collapse:
                     stop = [f"collapse alarm at step {step}: " + "; ".join(alarms)]
-            finally:
-                for n, m in models.items():
-                    m.train(modes[n])
         if acc.num_processes > 1:
             broadcast_object_list(stop)
         return stop[0]
@@ -457,17 +449,22 @@ class Trainer:
             models[self.task.ema_model] = self.ema.shadow
         return models
 
-    def _write_samples(self, path: str) -> str:
+    @contextlib.contextmanager
+    def _pipeline_in_eval_mode(self):
+        """Yields (pipeline, models) over the export models in eval mode; restores their modes."""
         models = self.export_models()
         modes = {n: m.training for n, m in models.items()}
         for m in models.values():
             m.eval()
         try:
-            pipe = self.task.build_pipeline(models)
-            return self.task.save_samples(pipe, path, self.args.num_sample_images, seed=self.args.seed)
+            yield self.task.build_pipeline(models), models
         finally:
             for n, m in models.items():
                 m.train(modes[n])
+
+    def _write_samples(self, path: str) -> str:
+        with self._pipeline_in_eval_mode() as (pipe, _):
+            return self.task.save_samples(pipe, path, self.args.num_sample_images, seed=self.args.seed)
 
     def _finish(self, summary: dict) -> None:
         """Loss curves, samples, export, final evaluation, model card, push; updates `summary`."""
