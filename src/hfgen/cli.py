@@ -54,9 +54,19 @@ def _demo(argv: list[str]) -> int:
     print(f"Exported pipeline: {out}")
     print(f"Sample grid:       {summary.get('samples')}")
     print(f"Loss curves:       {summary.get('loss_curves')}")
+    print(f"Model card:        {summary.get('model_card')}")
+    metrics = summary.get("metrics") or {}
+    if metrics:
+        print(
+            f"Evaluation:        classifier-FID {metrics['fid']:.1f}, IS {metrics['inception_score_mean']:.2f}, "
+            f"classes covered {metrics['classes_covered']}/10 (eval_results.json)"
+        )
     print("\nLoad it with:")
     print("    from hfgen import GANPipeline")
     print(f"    images = GANPipeline.from_pretrained({out!r})(batch_size=16, class_labels=7).images")
+    print("or, where hfgen is not installed:")
+    print("    from diffusers import DiffusionPipeline")
+    print(f"    pipe = DiffusionPipeline.from_pretrained({out!r}, trust_remote_code=True)")
     return 0
 
 
