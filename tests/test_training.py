@@ -250,3 +250,18 @@ def test_init_from_exported_folder(tmp_path):
                                       discriminator_channels=8, latent_dim=8)).train()
     with pytest.raises(ConfigurationError, match="model.safetensors"):
         make_trainer(tmp_path / "bad2", 1, init_from=str(tmp_path)).train()
+
+
+def test_tensorboard_tracker_logs_losses(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    args = TrainingArguments(dataset="ring8", output_dir=str(tmp_path), max_train_steps=4, train_batch_size=16, logging_steps=2,
+                             checkpointing_steps=0, sample_steps=0, report_to="tensorboard", export=False)
+    Trainer(GANTask(GANArguments(preset="wgan-gp", n_critic=1, hidden_dim=16), batch_size=16), args).train()
+    events = list((tmp_path / "logs").rglob("events.out.tfevents.*"))
+    assert events, "no tensorboard event file written"
+    accumulator = EventAccumulator(str(events[0].parent))
+    accumulator.Reload()
+    assert {"discriminator/loss", "generator/loss", "gp", "wasserstein"} <= set(accumulator.Tags()["scalars"])
+    assert [e.step for e in accumulator.Scalars("generator/loss")] == [2, 4]
