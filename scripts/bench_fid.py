@@ -19,18 +19,12 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-try:
-    import hfgen  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from hfgen.metrics import feature_stats, fid_from_features, fid_from_stats  # noqa: E402
+from hfgen.metrics import feature_stats, fid_from_features, fid_from_stats
 
 
 def make_features(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

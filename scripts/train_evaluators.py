@@ -21,20 +21,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-ROOT = Path(__file__).resolve().parents[1]
-try:
-    import hfgen.metrics.evaluators  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(ROOT / "src"))
+from hfgen.metrics.evaluators import EVALUATORS, DigitClassifier, evaluator_split
 
-from hfgen.metrics.evaluators import EVALUATORS, DigitClassifier, evaluator_split  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 WEIGHTS_DIR = ROOT / "src" / "hfgen" / "metrics" / "weights"
 

@@ -1,0 +1,333 @@
+#!/usr/bin/env python
+"""PacGAN / VEEGAN 2-D Gaussian-mixture benchmark (ring8, grid25) over hfgen's GAN presets.
+
+Every (dataset, configuration, seed) run trains in-process with `hfgen.training.Trainer` on one
+CPU thread, then draws 2500 seeded samples from the exported generator (the EMA copy when the
+configuration uses EMA) and scores them with `hfgen.metrics.score_mixture` (VEEGAN / PacGAN
+protocol, threshold 3 std): modes captured, high-quality fraction, reverse KL over the modes.
+
+Writes JSON (default `bench_results/mixtures.json`): per-run rows (dataset, preset, settings,
+seed, steps, seconds, modes, hq, rkl) and per (dataset, configuration) means / stds over the
+seeds; prints a markdown table of the means next to the published anchors.
+
+Usage:
+    python scripts/bench_mixtures.py                    # the full grid (about 40 CPU-minutes)
+    python scripts/bench_mixtures.py --quick            # smoke test (a few seconds)
+    python scripts/bench_mixtures.py --configs pacgan4-ema --datasets grid25 --seeds 0 \
+        --out bench_results/mixtures_explore.json       # one run
+    python scripts/bench_mixtures.py --list             # the configurations
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+try:
+    import hfgen  # noqa: F401
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+DATASETS = ("ring8", "grid25")
+SAMPLES = 2500  # generated points scored per run (VEEGAN / PacGAN)
+
+# Published anchors (PacGAN, Lin et al. 2018, tables 1-2; WGAN-GP row from the same table).
+ANCHORS = {
+    ("grid25", "PacGAN4 (Lin et al. 2018)"): dict(modes=24.8, hq=0.936, rkl=0.04),
+    ("grid25", "WGAN-GP (Lin et al. 2018)"): dict(modes=24.2, hq=0.287, rkl=None),
+    ("ring8", "PacGAN2 (Lin et al. 2018)"): dict(modes=7.9, hq=0.956, rkl=0.07),
+}
+GOALS = {"grid25": dict(modes=24.8, hq=0.90, rkl=0.05), "ring8": dict(modes=8.0, hq=0.95, rkl=0.02)}
+
+# Common training settings; a configuration overrides any of them.
+#   g_hidden/g_layers, d_hidden/d_layers: MLP widths and depths of G and D (G and D may differ).
+#   gan: GANArguments fields (preset, pack, latent_dim, ...); train: TrainingArguments fields.
+BASE = dict(
+    g_hidden=200,
+    g_layers=3,
+    d_hidden=200,
+    d_layers=3,
+    gan=dict(latent_dim=16),
+    train=dict(max_train_steps=10_000, train_batch_size=256, lr_scheduler="constant", use_ema=False),
+)
+
+CONFIGS: dict[str, dict] = {
+    # Baselines: the presets as published (their optimiser settings), common architecture / budget.
+    "vanilla": dict(gan=dict(preset="vanilla")),
+    "wgan-gp": dict(gan=dict(preset="wgan-gp"), train=dict(max_train_steps=2_500)),  # 5 critic steps + GP: ~5x a step
+    # Candidates.
+    "vanilla-ema": dict(gan=dict(preset="vanilla"), train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.999)),
+    "pacgan2-ema": dict(
+        gan=dict(preset="vanilla", pack=2), d_hidden=400,
+        train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.999),
+    ),
+    "pacgan4-ema": dict(
+        gan=dict(preset="vanilla", pack=4), d_hidden=400,
+        train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.999),
+    ),
+    "hinge-sn-ema": dict(gan=dict(preset="hinge"), train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.999)),
+    "lsgan-ema": dict(gan=dict(preset="lsgan"), train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.999)),
+}
+FINAL_GRID = ("vanilla", "wgan-gp", "pacgan4-ema")
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def resolve_config(name: str, quick: bool = False, steps: int | None = None, overrides: dict | None = None) -> dict:
+    """The full settings of configuration `name` (BASE < CONFIGS[name] < overrides; --quick shrinks)."""
+    if name not in CONFIGS:
+        raise SystemExit(f"error: unknown configuration {name!r}; choose from {sorted(CONFIGS)}.")
+    cfg = _merge(_merge(BASE, CONFIGS[name]), overrides or {})
+    if steps is not None:
+        cfg["train"]["max_train_steps"] = int(steps)
+    if quick:
+        cfg["train"]["max_train_steps"] = max(5, cfg["train"]["max_train_steps"] // 200)
+        cfg["g_hidden"], cfg["d_hidden"] = min(cfg["g_hidden"], 32), min(cfg["d_hidden"], 32)
+        cfg["train"]["train_batch_size"] = min(cfg["train"]["train_batch_size"], 64)
+    return cfg
+
+
+def _task_class():
+    from hfgen.training import GANTask
+
+    class WidthGANTask(GANTask):
+        """GANTask whose MLP G and D may have different widths and depths (PacGAN: G 4x400, D 3x200)."""
+
+        def __init__(self, gan_args, widths: dict, **kwargs):
+            super().__init__(gan_args, **kwargs)
+            self.widths = widths
+            # Work-around for a library bug: `Task` is a dataclass whose field `ema_model` defaults
+            # to None, so `Task.__init__` shadows GANTask's class attribute `ema_model = "generator"`
+            # with None on every instance and the Trainer silently ignores `use_ema=True`.
+            self.ema_model = "generator"
+
+        def _config(self, dataset):
+            config = super()._config(dataset)
+            config.generator_hidden_dim = int(self.widths["g_hidden"])
+            config.generator_layers = int(self.widths["g_layers"])
+            config.discriminator_hidden_dim = int(self.widths["d_hidden"])
+            config.discriminator_layers = int(self.widths["d_layers"])
+            return config
+
+    return WidthGANTask
+
+
+def score_generator(G, dataset: str, seed: int) -> dict:
+    """score_mixture on SAMPLES points drawn from G with torch.manual_seed(seed)."""
+    from hfgen.data import mixture_spec
+    from hfgen.metrics.mixtures import score_mixture
+    from hfgen.pipelines import GANPipeline
+
+    was_training = G.training
+    G.eval()
+    try:
+        pipe = GANPipeline(gan_generator=G)
+        points = pipe(batch_size=SAMPLES, generator=torch.manual_seed(seed), output_type="np").images
+    finally:
+        G.train(was_training)
+    means, std = mixture_spec(dataset)
+    s = score_mixture(points, means, std, threshold=3.0)
+    return {"modes": s["modes"], "hq": s["high_quality_fraction"], "rkl": s["reverse_kl"]}
+
+
+def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plots_dir: str | None) -> dict:
+    """Trains one configuration on one dataset with one seed; returns its result row."""
+    from hfgen.training import GANArguments, Trainer, TrainingArguments
+
+    keep = plots_dir is not None
+    out_dir = os.path.join(plots_dir, f"{dataset}-{name}-s{seed}") if keep else tempfile.mkdtemp(prefix="bench_mixtures_")
+    train_kwargs = dict(
+        dataset=dataset,
+        output_dir=out_dir,
+        seed=seed,
+        checkpointing_steps=0,
+        sample_steps=0,
+        logging_steps=100,
+        report_to="none",
+        export=False,
+        num_threads=num_threads,
+    )
+    train_kwargs.update(cfg["train"])
+    args = TrainingArguments(**train_kwargs)
+    gan_args = GANArguments(architecture="mlp", hidden_dim=cfg["g_hidden"], num_layers=cfg["g_layers"], **cfg["gan"])
+    widths = {k: cfg[k] for k in ("g_hidden", "g_layers", "d_hidden", "d_layers")}
+    task = _task_class()(gan_args, widths, learning_rate=args.learning_rate, batch_size=args.train_batch_size)
+    trainer = Trainer(task, args)
+    t0 = time.perf_counter()
+    error = None
+    try:
+        summary = trainer.train()
+    except Exception as exc:  # a diverged run is a result (scored as collapsed), not a crash of the grid
+        error, summary = f"{type(exc).__name__}: {exc}", {"seconds": time.perf_counter() - t0, "steps_per_second": None}
+    wall = time.perf_counter() - t0
+    row = {
+        "dataset": dataset,
+        "preset": name,
+        "base_preset": gan_args.preset,
+        "seed": seed,
+        "steps": args.max_train_steps,
+        "seconds": round(wall, 2),
+        "train_loop_seconds": round(summary["seconds"], 2),
+        "steps_per_second": None if summary.get("steps_per_second") is None else round(summary["steps_per_second"], 1),
+    }
+    if error is None:
+        models = trainer.export_models()
+        row.update(score_generator(models["generator"], dataset, seed))
+        if args.use_ema:  # the raw (non-averaged) G too, to show what EMA buys
+            raw = score_generator(trainer.unwrapped["generator"], dataset, seed)
+            row.update({f"raw_{k}": v for k, v in raw.items()})
+    else:
+        from hfgen.data import mixture_spec
+
+        k = len(mixture_spec(dataset)[0])
+        row.update({"modes": 0, "hq": 0.0, "rkl": math.log(k), "error": error})
+    row["settings"] = {
+        **widths,
+        "gan": {k: v for k, v in cfg["gan"].items()},
+        "gan_resolved": task.settings,
+        "learning_rate": task.learning_rate,
+        "discriminator_learning_rate": task.d_learning_rate,
+        "train": {k: getattr(args, k) for k in ("max_train_steps", "train_batch_size", "lr_scheduler", "lr_warmup_steps", "use_ema", "ema_decay", "max_train_samples")},
+    }
+    if not keep:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return row
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per (dataset, configuration): mean and std over seeds of modes, hq, rkl, seconds."""
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["preset"]), []).append(r)
+    out = []
+    for (dataset, name), rs in groups.items():
+        entry = {"dataset": dataset, "preset": name, "seeds": [r["seed"] for r in rs], "steps": rs[0]["steps"]}
+        for key in ("modes", "hq", "rkl", "seconds", "raw_modes", "raw_hq", "raw_rkl"):
+            vals = [r[key] for r in rs if key in r]
+            if vals:
+                entry[f"{key}_mean"] = float(np.mean(vals))
+                entry[f"{key}_std"] = float(np.std(vals))
+        goal = GOALS.get(dataset)
+        if goal:
+            entry["meets_goal"] = bool(
+                entry["modes_mean"] >= goal["modes"] - 1e-9 and entry["hq_mean"] >= goal["hq"] and entry["rkl_mean"] <= goal["rkl"]
+            )
+        entry["settings"] = rs[0]["settings"]
+        out.append(entry)
+    return out
+
+
+def markdown_table(means: list[dict]) -> str:
+    lines = [
+        "| dataset | configuration | steps | modes | high quality | reverse KL | s/run | goal met |",
+        "|---|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for m in sorted(means, key=lambda e: (e["dataset"], e["preset"])):
+        lines.append(
+            f"| {m['dataset']} | {m['preset']} | {m['steps']} | {m['modes_mean']:.1f} ± {m['modes_std']:.1f} | "
+            f"{100 * m['hq_mean']:.1f}% ± {100 * m['hq_std']:.1f} | {m['rkl_mean']:.3f} ± {m['rkl_std']:.3f} | "
+            f"{m['seconds_mean']:.0f} | {'yes' if m.get('meets_goal') else 'no'} |"
+        )
+    for (dataset, name), a in ANCHORS.items():
+        rkl = "–" if a["rkl"] is None else f"{a['rkl']:.2f}"
+        lines.append(f"| {dataset} | *{name}* | | {a['modes']:.1f} | {100 * a['hq']:.1f}% | {rkl} | | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma list of ring8, grid25")
+    parser.add_argument("--configs", default=",".join(FINAL_GRID), help=f"comma list of {sorted(CONFIGS)}")
+    parser.add_argument("--seeds", default="0,1,2", help="comma list of seeds")
+    parser.add_argument("--steps", type=int, default=None, help="override max_train_steps of every configuration")
+    parser.add_argument("--set", default=None, help='JSON merged into every configuration, e.g. \'{"train": {"learning_rate": 1e-4}}\'')
+    parser.add_argument("--quick", action="store_true", help="smoke mode: tiny models, a few steps")
+    parser.add_argument("--num_threads", type=int, default=1, help="torch threads (1: one core per run)")
+    parser.add_argument("--plots_dir", default=None, help="keep each run's output folder (samples.png, loss curves) here")
+    parser.add_argument("--out", default="bench_results/mixtures.json")
+    parser.add_argument("--list", action="store_true", help="print the configurations and exit")
+    args = parser.parse_args(argv)
+
+    overrides = json.loads(args.set) if args.set else None
+    names = [c for c in args.configs.split(",") if c]
+    if args.list:
+        for name in CONFIGS:
+            print(name, json.dumps(resolve_config(name, overrides=overrides)))
+        return {}
+    datasets = [d for d in args.datasets.split(",") if d]
+    for d in datasets:
+        if d not in DATASETS:
+            raise SystemExit(f"error: unknown dataset {d!r}; choose from {DATASETS}.")
+    seeds = [int(s) for s in args.seeds.split(",") if s != ""]
+    torch.set_num_threads(args.num_threads)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    import logging
+
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+
+    rows: list[dict] = []
+    t_start = time.perf_counter()
+    cpu_start = time.process_time()
+    for dataset in datasets:
+        for name in names:
+            cfg = resolve_config(name, quick=args.quick, steps=args.steps, overrides=overrides)
+            for seed in seeds:
+                row = run_one(dataset, name, cfg, seed, args.num_threads, args.plots_dir)
+                rows.append(row)
+                extra = f" (raw G: {row['raw_modes']} / {100 * row['raw_hq']:.1f}% / {row['raw_rkl']:.3f})" if "raw_modes" in row else ""
+                print(
+                    f"{dataset:6s} {name:14s} seed {seed}: {row['modes']:2d} modes, {100 * row['hq']:5.1f}% HQ, "
+                    f"rKL {row['rkl']:.3f}{extra}  [{row['steps']} steps, {row['seconds']:.0f} s, "
+                    f"{row['steps_per_second']} steps/s]{'  ERROR ' + row['error'] if 'error' in row else ''}",
+                    flush=True,
+                )
+    means = summarize(rows)
+    result = {
+        "benchmark": "2-D Gaussian mixtures (VEEGAN / PacGAN protocol: 2500 samples, HQ within 3 std)",
+        "quick": args.quick,
+        "num_threads": args.num_threads,
+        "samples": SAMPLES,
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+        "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch": torch.__version__},
+        "goals": GOALS,
+        "anchors": [{"dataset": d, "name": n, **a} for (d, n), a in ANCHORS.items()],
+        "configs": {n: resolve_config(n, quick=args.quick, steps=args.steps, overrides=overrides) for n in names},
+        "means": means,
+        "runs": rows,
+    }
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2, default=str)
+    print()
+    print(markdown_table(means))
+    print(f"\ntotal: {result['total_seconds']:.0f} s wall, {result['total_cpu_seconds']:.0f} s CPU ({len(rows)} runs)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
