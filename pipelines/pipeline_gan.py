@@ -96,11 +96,11 @@ def _load_component(folder: str, name: str, library: str, class_name: str, trust
         return cls.from_pretrained(subfolder, **kwargs)
     except ValueError:
         raise
-    except (OSError, EnvironmentError, RuntimeError, Exception) as error:
+    except Exception as error:  # library errors (OSError, SafetensorError...) get the fix attached
         raise ValueError(
             f"Could not load component '{name}' from {subfolder}: {error}\n"
-            "hfgen loads weights from `model.safetensors` only (never pickle files). If the file is "
-            "truncated or corrupt, download or export the model again."
+            "GANPipeline loads weights from `model.safetensors` only (never pickle files). If the file "
+            "is truncated or corrupt, download or export the model again."
         ) from error
 
 
