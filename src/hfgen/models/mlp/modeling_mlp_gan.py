@@ -22,6 +22,9 @@ def _norm1d(kind: str, features: int) -> nn.Module:
     return nn.Identity()
 
 
+# `_spectral` and `_check_condition` also stand in modeling_dcgan.py, on purpose: each modeling file ships
+# alone in exported repositories (transformers copies a model's file and its same-folder imports
+# only), so the families cannot share a helper module.
 def _spectral(module: nn.Module, enabled: bool) -> nn.Module:
     """Wraps a layer with spectral normalisation (Miyato et al., 2018) when enabled."""
     return nn.utils.parametrizations.spectral_norm(module) if enabled else module
