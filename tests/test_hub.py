@@ -325,3 +325,5 @@ def test_training_with_push_to_hub(hub, tmp_path):
     modes = [r for r in card.data.eval_results if r.metric_type == "modes"][0]
     assert modes.metric_value == json.loads(stored["eval_results.json"])["metrics"]["modes"]
     assert "hf_test_token" not in stored["README.md"].decode()
+    # No local absolute path is shared (logs/summary.json and logs/training_args.json are relative to the folder).
+    assert not [p for p, data in stored.items() if str(tmp_path).encode() in data]

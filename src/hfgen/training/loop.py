@@ -288,7 +288,9 @@ class Trainer:
             os.makedirs(os.path.join(args.output_dir, "samples"), exist_ok=True)
             os.makedirs(os.path.join(args.output_dir, "logs"), exist_ok=True)
             with open(os.path.join(args.output_dir, "logs", "training_args.json"), "w") as f:
-                json.dump({"training": dataclasses.asdict(args), **task.describe()}, f, indent=2, default=str)
+                # The folder may be pushed to the Hub: record no local absolute paths.
+                recorded = {**dataclasses.asdict(args), "output_dir": "."}
+                json.dump({"training": recorded, **task.describe()}, f, indent=2, default=str)
         if acc.log_with:
             acc.init_trackers("hfgen", config={k: v for k, v in dataclasses.asdict(args).items() if isinstance(v, (int, float, str, bool))})
 
@@ -466,12 +468,23 @@ class Trainer:
         with self._pipeline_in_eval_mode() as (pipe, _):
             return self.task.save_samples(pipe, path, self.args.num_sample_images, seed=self.args.seed)
 
+    def _write_summary(self, summary: dict) -> None:
+        """`logs/summary.json`, with paths relative to the output folder (it may be pushed to the Hub)."""
+        out = os.path.abspath(self.args.output_dir)
+
+        def relative(value):
+            if isinstance(value, str) and os.path.isabs(value) and (value == out or value.startswith(out + os.sep)):
+                return os.path.relpath(value, out)
+            return value
+
+        with open(os.path.join(out, "logs", "summary.json"), "w") as f:
+            json.dump({k: relative(v) for k, v in summary.items()}, f, indent=2)
+
     def _finish(self, summary: dict) -> None:
         """Loss curves, samples, export, final evaluation, model card, push; updates `summary`."""
         from .visualize import save_loss_curves
 
         out = self.args.output_dir
-        summary_path = os.path.join(out, "logs", "summary.json")
         summary["loss_curves"] = save_loss_curves(self.history, os.path.join(out, "loss_curves.png"))
         with open(os.path.join(out, "logs", "history.json"), "w") as f:
             json.dump(self.history, f)
@@ -483,8 +496,7 @@ class Trainer:
             pipe = self.task.build_pipeline(models)
             pipe.save_pretrained(out, training_components=self.task.training_components(models))
             summary["pipeline"] = os.path.abspath(out)
-            with open(summary_path, "w") as f:  # the model card reads it
-                json.dump(summary, f, indent=2)
+            self._write_summary(summary)  # the model card reads it
             if self.args.final_eval_samples:
                 evaluation = self._final_evaluation(out)
                 summary["metrics"] = evaluation["metrics"] if evaluation else None
@@ -495,5 +507,4 @@ class Trainer:
                 from hfgen.hub import push_folder
 
                 summary["hub_commit"] = push_folder(out, self.args.hub_model_id, private=self.args.hub_private)
-        with open(summary_path, "w") as f:
-            json.dump(summary, f, indent=2)
+        self._write_summary(summary)
