@@ -55,6 +55,7 @@ def _weights(folder):
 def test_resume_is_bitwise_exact(tmp_path, gan):
     straight = make_trainer(tmp_path / "straight", 6, gan=gan)
     straight.train()
+    assert straight.ema is not None and straight.ema.num_updates == 6  # use_ema really averages G
     interrupted = make_trainer(tmp_path / "resumed", 3, gan=gan)
     interrupted.train()
     resumed = make_trainer(tmp_path / "resumed", 6, resume="latest", gan=gan)
@@ -73,6 +74,11 @@ def test_resume_is_bitwise_exact(tmp_path, gan):
     assert json.loads((tmp_path / "straight" / "logs" / "history.json").read_text()) == json.loads(
         (tmp_path / "resumed" / "logs" / "history.json").read_text()
     )
+
+
+def test_ema_generator_is_exported():
+    task = GANTask(GANArguments(**TINY_DCGAN))
+    assert task.ema_model == "generator"
 
 
 def test_outputs_evaluation_card_and_export(tmp_path):

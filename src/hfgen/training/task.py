@@ -8,7 +8,7 @@ accumulation, mixed precision, `requires_grad` toggling, EMA, checkpoints, loggi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, ClassVar, Optional
 
 import torch
 from torch import nn
@@ -65,8 +65,9 @@ class Task:
         """The alternating updates of one training step, in order."""
         raise NotImplementedError
 
-    # Name of the model to average with EMA and to export.
-    ema_model: Optional[str] = None
+    # Name of the model to average with EMA and to export. A ClassVar, not a dataclass field: a
+    # field would be reset to None by Task.__init__ and hide the subclass's value.
+    ema_model: ClassVar[Optional[str]] = None
 
     def build_pipeline(self, models: dict[str, nn.Module]):
         """A diffusers pipeline over (unwrapped) `models` for sampling and export."""
