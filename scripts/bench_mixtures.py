@@ -46,21 +46,14 @@ import math
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-try:
-    import hfgen  # noqa: F401
-except ImportError:  # running from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 DATASETS = ("ring8", "grid25")
 SAMPLES = 2500  # generated points scored per run (VEEGAN / PacGAN)
