@@ -23,6 +23,11 @@ PyTorch copy of the same loop, which ran at the same speed as hfgen's Trainer):
   * Seed-to-seed spread is large (rKL 0.05-0.4 for one setting): judge means over seeds only.
   * EMA (decay 0.99) changes little once the LR has decayed; decay 0.999 lags behind G at these
     budgets and scores slightly lower.
+  * What ring8 HQ loses (pacgan2-hinge, seed 0, 8k steps, 94.4% HQ): 3.0% of the samples are
+    bridges more than 10 std from every mode (G is continuous, the modes are not) and 2.7% lie
+    near a mode but beyond 3 std (the real data itself loses 1.1% there). 16k steps cut the
+    bridges to 1.0% (97.8% HQ); PacGAN's wider G (400 units) at 8k steps gave 94.9% for 1.6x the
+    time. So the default runs 16k generator steps (~5 CPU-min a run for the tuned configurations).
 
 Measured (means of 3 seeds, bench_results/mixtures*.json): the default grid (8000 steps, ~38 CPU-min)
 reaches grid25 24.3 modes / 78% HQ / rKL 0.15 and ring8 8 / 92% / 0.01 with pacgan4-hinge;
@@ -30,8 +35,8 @@ reaches grid25 24.3 modes / 78% HQ / rKL 0.15 and ring8 8 / 92% / 0.01 with pacg
 25.0 / 91.6% / 0.025, and `--datasets ring8 --configs pacgan2-hinge` 8 / 93.9% / 0.003.
 
 Usage:
-    python scripts/bench_mixtures.py                    # the full grid (about 40 CPU-minutes)
-    python scripts/bench_mixtures.py --quick            # smoke test (a few seconds)
+    python scripts/bench_mixtures.py --jobs 2           # the full grid (~105 CPU-min, ~55 min on 2 cores)
+    python scripts/bench_mixtures.py --quick --jobs 2   # smoke test (a few seconds)
     python scripts/bench_mixtures.py --configs pacgan4-hinge --datasets grid25 --seeds 0 \
         --out bench_results/mixtures_explore.json       # one run
     python scripts/bench_mixtures.py --list             # the configurations
@@ -86,7 +91,7 @@ BASE = dict(
     d_hidden=200,
     d_layers=3,
     gan=dict(latent_dim=2),
-    train=dict(max_train_steps=8_000, train_batch_size=256, lr_scheduler="constant", use_ema=False),
+    train=dict(max_train_steps=16_000, train_batch_size=256, lr_scheduler="constant", use_ema=False),
 )
 # What the tuning found (see the module docstring): D must be much stronger than G's updates
 # (n_critic 5, lr 1e-3), G needs depth to fold a 2-D z into 25 clusters, precision comes from the
@@ -98,9 +103,10 @@ _TUNED = dict(
 
 CONFIGS: dict[str, dict] = {
     # Baselines: the presets as published (their loss, optimiser, n_critic, constant LR), common
-    # architecture and number of generator steps (WGAN-GP: fewer, each is 5 critic steps + GP).
+    # architecture and number of generator steps (WGAN-GP: half, as each of its G steps costs 5
+    # critic steps + the GP: ~the CPU time of the tuned configurations).
     "vanilla": dict(gan=dict(preset="vanilla")),
-    "wgan-gp": dict(gan=dict(preset="wgan-gp"), train=dict(max_train_steps=4_000)),
+    "wgan-gp": dict(gan=dict(preset="wgan-gp"), train=dict(max_train_steps=8_000)),
     # The tuned configuration: PacGAN4 with a hinge loss (no SN), 5 D steps, LR 1e-3 -> 0, EMA.
     "pacgan4-hinge": _TUNED,
     # Variants tried while tuning (not in the default grid).
@@ -111,7 +117,12 @@ CONFIGS: dict[str, dict] = {
     "hinge-sn": dict(gan=dict(preset="hinge"), train=dict(lr_scheduler="linear", use_ema=True, ema_decay=0.99)),
     "lsgan": dict(gan=dict(preset="lsgan")),
 }
-FINAL_GRID = ("vanilla", "wgan-gp", "pacgan4-hinge")
+# The default grid: the two published presets and the tuned configuration with the packing the
+# published anchors use (PacGAN4 on grid25, PacGAN2 on ring8; ring8 also runs PacGAN4).
+FINAL_GRID = {
+    "ring8": ("vanilla", "wgan-gp", "pacgan4-hinge", "pacgan2-hinge"),
+    "grid25": ("vanilla", "wgan-gp", "pacgan4-hinge"),
+}
 
 
 def resolve_config(name: str, quick: bool = False, steps: int | None = None, overrides: dict | None = None) -> dict:
@@ -126,31 +137,6 @@ def resolve_config(name: str, quick: bool = False, steps: int | None = None, ove
         cfg["g_hidden"], cfg["d_hidden"] = min(cfg["g_hidden"], 32), min(cfg["d_hidden"], 32)
         cfg["train"]["train_batch_size"] = min(cfg["train"]["train_batch_size"], 64)
     return cfg
-
-
-def _task_class():
-    from hfgen.training import GANTask
-
-    class WidthGANTask(GANTask):
-        """GANTask whose MLP G and D may have different widths and depths (PacGAN: G 4x400, D 3x200)."""
-
-        def __init__(self, gan_args, widths: dict, **kwargs):
-            super().__init__(gan_args, **kwargs)
-            self.widths = widths
-            # Work-around for a library bug: `Task` is a dataclass whose field `ema_model` defaults
-            # to None, so `Task.__init__` shadows GANTask's class attribute `ema_model = "generator"`
-            # with None on every instance and the Trainer silently ignores `use_ema=True`.
-            self.ema_model = "generator"
-
-        def _config(self, dataset):
-            config = super()._config(dataset)
-            config.generator_hidden_dim = int(self.widths["g_hidden"])
-            config.generator_layers = int(self.widths["g_layers"])
-            config.discriminator_hidden_dim = int(self.widths["d_hidden"])
-            config.discriminator_layers = int(self.widths["d_layers"])
-            return config
-
-    return WidthGANTask
 
 
 def score_generator(G, dataset: str, seed: int) -> dict:
@@ -173,7 +159,7 @@ def score_generator(G, dataset: str, seed: int) -> dict:
 
 def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plots_dir: str | None) -> dict:
     """Trains one configuration on one dataset with one seed; returns its result row."""
-    from hfgen.training import GANArguments, Trainer, TrainingArguments
+    from hfgen.training import GANArguments, GANTask, Trainer, TrainingArguments
 
     keep = plots_dir is not None
     out_dir = os.path.join(plots_dir, f"{dataset}-{name}-s{seed}") if keep else tempfile.mkdtemp(prefix="bench_mixtures_")
@@ -187,12 +173,20 @@ def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plo
         report_to="none",
         export=False,
         num_threads=num_threads,
+        disable_tqdm=True,
     )
     train_kwargs.update(cfg["train"])
     args = TrainingArguments(**train_kwargs)
-    gan_args = GANArguments(architecture="mlp", hidden_dim=cfg["g_hidden"], num_layers=cfg["g_layers"], **cfg["gan"])
     widths = {k: cfg[k] for k in ("g_hidden", "g_layers", "d_hidden", "d_layers")}
-    task = _task_class()(gan_args, widths, learning_rate=args.learning_rate, batch_size=args.train_batch_size)
+    gan_args = GANArguments(
+        architecture="mlp",
+        generator_hidden_dim=cfg["g_hidden"],
+        generator_layers=cfg["g_layers"],
+        discriminator_hidden_dim=cfg["d_hidden"],
+        discriminator_layers=cfg["d_layers"],
+        **cfg["gan"],
+    )
+    task = GANTask(gan_args, learning_rate=args.learning_rate, batch_size=args.train_batch_size)
     trainer = Trainer(task, args)
     t0, cpu0 = time.perf_counter(), time.process_time()
     error = None
@@ -276,22 +270,46 @@ def markdown_table(means: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _quiet(num_threads: int) -> None:
+    """Per-process setup of a benchmark worker: its torch threads, fewer library warnings."""
+    import logging
+
+    torch.set_num_threads(num_threads)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("accelerate").setLevel(logging.ERROR)
+
+
+def _print_row(row: dict) -> None:
+    extra = f" (raw G: {row['raw_modes']} / {100 * row['raw_hq']:.1f}% / {row['raw_rkl']:.3f})" if "raw_modes" in row else ""
+    print(
+        f"{row['dataset']:6s} {row['preset']:14s} seed {row['seed']}: {row['modes']:2d} modes, {100 * row['hq']:5.1f}% HQ, "
+        f"rKL {row['rkl']:.3f}{extra}  [{row['steps']} steps, {row['seconds']:.0f} s, {row['cpu_seconds']:.0f} s CPU, "
+        f"{row['steps_per_second']} steps/s]{'  ERROR ' + row['error'] if 'error' in row else ''}",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma list of ring8, grid25")
-    parser.add_argument("--configs", default=",".join(FINAL_GRID), help=f"comma list of {sorted(CONFIGS)}")
+    parser.add_argument(
+        "--configs",
+        default=None,
+        help=f"comma list of {sorted(CONFIGS)} (default: per dataset, "
+        + "; ".join(f"{d}: {','.join(c)}" for d, c in FINAL_GRID.items()) + ")",
+    )
     parser.add_argument("--seeds", default="0,1,2", help="comma list of seeds")
     parser.add_argument("--steps", type=int, default=None, help="override max_train_steps of every configuration")
     parser.add_argument("--set", default=None, help='JSON merged into every configuration, e.g. \'{"train": {"learning_rate": 1e-4}}\'')
     parser.add_argument("--quick", action="store_true", help="smoke mode: tiny models, a few steps")
-    parser.add_argument("--num_threads", type=int, default=1, help="torch threads (1: one core per run)")
+    parser.add_argument("--num_threads", type=int, default=1, help="torch threads per run (1: one core per run)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel, one process each (2 on a 2-core machine)")
     parser.add_argument("--plots_dir", default=None, help="keep each run's output folder (samples.png, loss curves) here")
     parser.add_argument("--out", default="bench_results/mixtures.json")
     parser.add_argument("--list", action="store_true", help="print the configurations and exit")
     args = parser.parse_args(argv)
 
     overrides = json.loads(args.set) if args.set else None
-    names = [c for c in args.configs.split(",") if c]
     if args.list:
         for name in CONFIGS:
             print(name, json.dumps(resolve_config(name, overrides=overrides)))
@@ -300,41 +318,57 @@ def main(argv: list[str] | None = None) -> dict:
     for d in datasets:
         if d not in DATASETS:
             raise SystemExit(f"error: unknown dataset {d!r}; choose from {DATASETS}.")
+    names_of = {d: [c for c in args.configs.split(",") if c] if args.configs else list(FINAL_GRID[d]) for d in datasets}
+    for name in {n for names in names_of.values() for n in names}:
+        resolve_config(name)  # unknown names fail here, before any run
+    if args.jobs < 1 or args.num_threads < 1:
+        raise SystemExit("error: --jobs and --num_threads must be >= 1.")
     seeds = [int(s) for s in args.seeds.split(",") if s != ""]
-    torch.set_num_threads(args.num_threads)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    import logging
-
-    logging.getLogger("accelerate").setLevel(logging.ERROR)
+    jobs = [
+        (dataset, name, resolve_config(name, quick=args.quick, steps=args.steps, overrides=overrides), seed)
+        for dataset in datasets
+        for name in names_of[dataset]
+        for seed in seeds
+    ]
 
     rows: list[dict] = []
     t_start = time.perf_counter()
     cpu_start = time.process_time()
-    for dataset in datasets:
-        for name in names:
-            cfg = resolve_config(name, quick=args.quick, steps=args.steps, overrides=overrides)
-            for seed in seeds:
-                row = run_one(dataset, name, cfg, seed, args.num_threads, args.plots_dir)
-                rows.append(row)
-                extra = f" (raw G: {row['raw_modes']} / {100 * row['raw_hq']:.1f}% / {row['raw_rkl']:.3f})" if "raw_modes" in row else ""
-                print(
-                    f"{dataset:6s} {name:14s} seed {seed}: {row['modes']:2d} modes, {100 * row['hq']:5.1f}% HQ, "
-                    f"rKL {row['rkl']:.3f}{extra}  [{row['steps']} steps, {row['seconds']:.0f} s, {row['cpu_seconds']:.0f} s CPU, "
-                    f"{row['steps_per_second']} steps/s]{'  ERROR ' + row['error'] if 'error' in row else ''}",
-                    flush=True,
-                )
+    if args.jobs == 1:
+        _quiet(args.num_threads)
+        for dataset, name, cfg, seed in jobs:
+            rows.append(run_one(dataset, name, cfg, seed, args.num_threads, args.plots_dir))
+            _print_row(rows[-1])
+        worker_cpu = 0.0
+    else:
+        # Independent runs in separate processes (spawned: no forked torch/accelerate state); each
+        # row's own seconds/cpu_seconds are measured inside its process.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_quiet, initargs=(args.num_threads,)) as pool:
+            futures = [pool.submit(run_one, *job[:4], args.num_threads, args.plots_dir) for job in jobs]
+            for future in futures:  # in submission order, so rows are in grid order
+                rows.append(future.result())
+                _print_row(rows[-1])
+        worker_cpu = sum(r["cpu_seconds"] for r in rows)
     means = summarize(rows)
     result = {
         "benchmark": "2-D Gaussian mixtures (VEEGAN / PacGAN protocol: 2500 samples, HQ within 3 std)",
         "quick": args.quick,
         "num_threads": args.num_threads,
+        "jobs": args.jobs,
         "samples": SAMPLES,
         "total_seconds": round(time.perf_counter() - t_start, 1),
-        "total_cpu_seconds": round(time.process_time() - cpu_start, 1),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch": torch.__version__},
+        "total_cpu_seconds": round(time.process_time() - cpu_start + worker_cpu, 1),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(), "torch": torch.__version__},
         "goals": GOALS,
         "anchors": [{"dataset": d, "name": n, **a} for (d, n), a in ANCHORS.items()],
-        "configs": {n: resolve_config(n, quick=args.quick, steps=args.steps, overrides=overrides) for n in names},
+        "configs": {
+            n: resolve_config(n, quick=args.quick, steps=args.steps, overrides=overrides)
+            for n in dict.fromkeys(n for names in names_of.values() for n in names)
+        },
         "means": means,
         "runs": rows,
     }
@@ -344,7 +378,7 @@ def main(argv: list[str] | None = None) -> dict:
             json.dump(result, f, indent=2, default=str)
     print()
     print(markdown_table(means))
-    print(f"\ntotal: {result['total_seconds']:.0f} s wall, {result['total_cpu_seconds']:.0f} s CPU ({len(rows)} runs)")
+    print(f"\ntotal: {result['total_seconds']:.0f} s wall, {result['total_cpu_seconds']:.0f} s CPU ({len(rows)} runs, {args.jobs} jobs)")
     return result
 
 

@@ -373,6 +373,35 @@ def test_gradient_penalty_detaches_fake_and_checks_shapes():
         gradient_penalty(critic, torch.randn(4, 5), torch.randn(3, 5))
 
 
+def test_gradient_penalty_packed_groups():
+    # A PacGAN critic judges m = 2 consecutive samples jointly: D(x) = w . concat(x_2k, x_2k+1).
+    # Its input gradient is w for each group, so the penalty is (||w|| - 1)^2 with grouping, and
+    # the per-sample norms (||w_1||, ||w_2||) would be wrong. eps is shared within a group.
+    torch.manual_seed(0)
+    w = torch.randn(6, dtype=torch.float64)
+
+    def packed_critic(x):
+        return x.reshape(x.shape[0] // 2, -1) @ w
+
+    real, fake = torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 3, dtype=torch.float64)
+    gp = gradient_penalty(packed_critic, real, fake, group_size=2)
+    torch.testing.assert_close(gp, (w.norm() - 1.0) ** 2, rtol=1e-12, atol=1e-12)
+    per_point = gradient_penalty(packed_critic, real, fake)
+    expected_per_point = ((w[:3].norm() - 1) ** 2 + (w[3:].norm() - 1) ** 2) / 2
+    torch.testing.assert_close(per_point, expected_per_point, rtol=1e-12, atol=1e-12)
+
+    # One eps per group: with D(x) = 0.5 ||packed x||^2 and fake = 0, the gradient is eps_g * real_g.
+    def quadratic(x):
+        return 0.5 * x.reshape(x.shape[0] // 2, -1).pow(2).sum(1)
+
+    gp = gradient_penalty(quadratic, real, torch.zeros_like(real), generator=torch.Generator().manual_seed(5), group_size=2)
+    eps = torch.rand(4, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    norms = eps * real.reshape(4, -1).norm(dim=1)
+    torch.testing.assert_close(gp, ((norms - 1.0) ** 2).mean(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="group_size"):
+        gradient_penalty(packed_critic, real, fake, group_size=3)
+
+
 # --------------------------------------------------------------------------- weight clipping
 def test_clip_weights():
     m = torch.nn.Linear(4, 3)

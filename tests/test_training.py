@@ -138,6 +138,7 @@ def test_nan_loss_stops_with_message_and_keeps_last_checkpoint(tmp_path):
         (dict(preset="nope"), {}, "preset"),
         (dict(class_conditional=True), dict(dataset="ring8"), "labelled"),
         (dict(pack=3), dict(dataset="ring8"), "pack"),
+        (dict(discriminator_layers=0), dict(dataset="ring8"), "discriminator_layers must be >= 1"),
         ({}, dict(mixed_precision="fp8"), "mixed_precision"),
         ({}, dict(lr_scheduler="sometimes"), "lr_scheduler"),
     ],
@@ -157,6 +158,28 @@ def test_every_preset_trains_a_few_steps(tmp_path, preset):
                              checkpointing_steps=0, sample_steps=0, report_to="none", export=False, max_train_samples=64)
     summary = Trainer(GANTask(GANArguments(preset=preset, hidden_dim=16, num_layers=2), batch_size=16), args).train()
     assert summary["steps"] == 2
+
+
+def test_generator_and_discriminator_sized_separately_from_flags(tmp_path, capsys):
+    # PacGAN's MLPs differ (G 4 x 400, D 3 x 200): each side has its own width/depth flags, which
+    # fall back to --hidden_dim / --num_layers. A packed WGAN-GP critic trains too (group-wise GP).
+    flags = ["--dataset", "ring8", "--output_dir", str(tmp_path), "--max_train_steps", "2", "--train_batch_size", "16",
+             "--report_to", "none", "--checkpointing_steps", "0", "--sample_steps", "0", "--final_eval_samples", "0",
+             "--disable_tqdm", "--preset", "wgan-gp", "--pack", "4", "--hidden_dim", "12", "--num_layers", "2",
+             "--generator_hidden_dim", "20", "--generator_layers", "3", "--discriminator_layers", "1"]
+    main("gan", flags)
+    g = json.loads((tmp_path / "gan_generator" / "config.json").read_text())
+    d = json.loads((tmp_path / "discriminator" / "config.json").read_text())
+    for config in (g, d):
+        assert (config["generator_hidden_dim"], config["generator_layers"]) == (20, 3)
+        assert (config["discriminator_hidden_dim"], config["discriminator_layers"], config["discriminator_pack"]) == (12, 1, 4)
+    weights = _weights(tmp_path)
+    g_linear = [k for k, v in weights["gan_generator"].items() if k.endswith("weight") and v.dim() == 2]
+    d_linear = [k for k, v in weights["discriminator"].items() if k.endswith("weight") and v.dim() == 2]
+    assert len(g_linear) == 4 and len(d_linear) == 2  # hidden layers + output layer
+    assert weights["gan_generator"][g_linear[0]].shape[0] == 20
+    assert weights["discriminator"][d_linear[0]].shape == (12, 2 * 4)  # packed input: 4 points of 2-D
+    assert "gan steps" not in capsys.readouterr().err  # --disable_tqdm hides the bar
 
 
 def test_yaml_config_bf16_and_accumulation(tmp_path):

@@ -49,6 +49,7 @@ class TrainingArguments:
     sample_steps: int = field(default=250, metadata={"help": "Write a sample grid every N steps (0: only at the end)."})
     num_sample_images: int = field(default=64, metadata={"help": "Images in each sample grid (points for 2-D data: 2500)."})
     logging_steps: int = field(default=10, metadata={"help": "Log losses every N steps."})
+    disable_tqdm: bool = field(default=False, metadata={"help": "Hide the progress bar (logs and trackers are unaffected)."})
     report_to: str = field(default="auto", metadata={"help": "Accelerate tracker: tensorboard, none, or auto (tensorboard when installed)."})
     use_ema: bool = field(default=False, metadata={"help": "Keep an exponential moving average of G and export it."})
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})

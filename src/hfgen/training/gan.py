@@ -35,6 +35,11 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def _first_set(value, default):
+    """`value` unless it is None (0 stays 0, so the config can reject it by name)."""
+    return default if value is None else value
+
+
 @dataclass
 class GANArguments:
     """GAN-specific settings. Unset values come from `--preset`."""
@@ -55,8 +60,12 @@ class GANArguments:
     latent_dim: Optional[int] = field(default=None, metadata={"help": "Size of z (default: 64 for images, 16 for vectors)."})
     generator_channels: int = field(default=64, metadata={"help": "DCGAN G width (ngf)."})
     discriminator_channels: int = field(default=64, metadata={"help": "DCGAN D width (ndf)."})
-    hidden_dim: int = field(default=256, metadata={"help": "MLP hidden width."})
-    num_layers: int = field(default=3, metadata={"help": "MLP hidden layers."})
+    hidden_dim: int = field(default=256, metadata={"help": "MLP hidden width of G and D (see the generator_/discriminator_ flags)."})
+    num_layers: int = field(default=3, metadata={"help": "MLP hidden layers of G and D (see the generator_/discriminator_ flags)."})
+    generator_hidden_dim: Optional[int] = field(default=None, metadata={"help": "MLP G width (default: hidden_dim)."})
+    generator_layers: Optional[int] = field(default=None, metadata={"help": "MLP G hidden layers (default: num_layers)."})
+    discriminator_hidden_dim: Optional[int] = field(default=None, metadata={"help": "MLP D width (default: hidden_dim)."})
+    discriminator_layers: Optional[int] = field(default=None, metadata={"help": "MLP D hidden layers (default: num_layers)."})
     generator_norm: Optional[str] = field(default=None, metadata={"help": "G normalisation (default: batch for DCGAN, none for MLP)."})
     discriminator_norm: Optional[str] = field(default=None, metadata={"help": "D normalisation (default: the preset's)."})
     pack: int = field(default=1, metadata={"help": "PacGAN packing m for MLP discriminators."})
@@ -140,10 +149,10 @@ class GANTask(Task):
                 config = MLPGANConfig(
                     latent_dim=a.latent_dim or 16,
                     data_dim=dataset.data_dim,
-                    generator_hidden_dim=a.hidden_dim,
-                    discriminator_hidden_dim=a.hidden_dim,
-                    generator_layers=a.num_layers,
-                    discriminator_layers=a.num_layers,
+                    generator_hidden_dim=_first_set(a.generator_hidden_dim, a.hidden_dim),
+                    discriminator_hidden_dim=_first_set(a.discriminator_hidden_dim, a.hidden_dim),
+                    generator_layers=_first_set(a.generator_layers, a.num_layers),
+                    discriminator_layers=_first_set(a.discriminator_layers, a.num_layers),
                     generator_norm=a.generator_norm or "none",
                     discriminator_norm=d_norm,
                     spectral_norm=s["spectral_norm"],
@@ -223,7 +232,9 @@ class GANTask(Task):
         if self.settings["gp_weight"] > 0:
             from hfgen.losses import gradient_penalty
 
-            gp = gradient_penalty(D, real, fake, labels, generator=ctx.generator)
+            # With PacGAN packing D sees groups of m samples: penalise the packed input's gradient.
+            pack = getattr(self.config, "discriminator_pack", 1)
+            gp = gradient_penalty(D, real, fake, labels, generator=ctx.generator, group_size=pack)
             losses["loss"] = adv + self.settings["gp_weight"] * gp
             losses["d_adv"], losses["gp"] = adv.detach(), gp.detach()
         return losses

@@ -300,7 +300,7 @@ class Trainer:
             range(start_step, args.max_train_steps),
             initial=start_step,
             total=args.max_train_steps,
-            disable=not acc.is_local_main_process,
+            disable=args.disable_tqdm or not acc.is_local_main_process,
             desc=f"{task.name} steps",
         )
         trainable_now: Optional[tuple] = None

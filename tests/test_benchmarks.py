@@ -1,0 +1,51 @@
+"""Smoke tests of the benchmark scripts: tiny settings, so that they keep running (no timing asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(script: str, *flags: str) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(ROOT / "scripts" / script), *flags], check=True, cwd=ROOT, env=env,
+                   capture_output=True, text=True, timeout=300)
+
+
+def test_bench_mixtures_quick_with_two_jobs(tmp_path):
+    out = tmp_path / "mixtures.json"
+    _run("bench_mixtures.py", "--quick", "--jobs", "2", "--seeds", "0,1", "--datasets", "ring8",
+         "--configs", "vanilla,pacgan2-hinge", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["jobs"] == 2 and result["quick"]
+    assert [(r["preset"], r["seed"]) for r in result["runs"]] == [("vanilla", 0), ("vanilla", 1), ("pacgan2-hinge", 0), ("pacgan2-hinge", 1)]
+    for row in result["runs"]:
+        assert 0 <= row["modes"] <= 8 and 0.0 <= row["hq"] <= 1.0 and row["rkl"] >= 0.0 and "error" not in row
+    packed = result["runs"][2]["settings"]
+    assert packed["gan_resolved"]["loss"] == "hinge" and packed["gan"]["pack"] == 2
+    assert {m["preset"] for m in result["means"]} == {"vanilla", "pacgan2-hinge"}
+
+
+def test_bench_mixtures_rejects_unknown_configuration(tmp_path):
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        _run("bench_mixtures.py", "--quick", "--configs", "nope", "--out", str(tmp_path / "x.json"))
+    assert "unknown configuration 'nope'" in info.value.stderr
+
+
+@pytest.mark.parametrize(
+    "script, flags",
+    [
+        ("bench_train.py", ["--steps", "3", "--batch_size", "8", "--repeats", "1", "--threads", "1"]),
+        ("bench_sampling.py", ["--batch_size", "8", "--iters", "2", "--repeats", "1", "--threads", "1"]),
+        ("bench_fid.py", ["--n", "300", "--d", "32"]),
+    ],
+)
+def test_other_benchmarks_write_json(tmp_path, script, flags):
+    out = tmp_path / "out.json"
+    _run(script, *flags, "--out", str(out))
+    assert json.loads(out.read_text())
