@@ -139,6 +139,8 @@ def test_nan_loss_stops_with_message_and_keeps_last_checkpoint(tmp_path):
         (dict(class_conditional=True), dict(dataset="ring8"), "labelled"),
         (dict(pack=3), dict(dataset="ring8"), "pack"),
         (dict(discriminator_layers=0), dict(dataset="ring8"), "discriminator_layers must be >= 1"),
+        (dict(generator_hidden_dim=64), {}, "generator_hidden_dim applies only to the MLP"),
+        (dict(pack=2), {}, "pack applies only to the MLP"),
         ({}, dict(mixed_precision="fp8"), "mixed_precision"),
         ({}, dict(lr_scheduler="sometimes"), "lr_scheduler"),
     ],

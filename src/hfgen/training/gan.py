@@ -143,6 +143,14 @@ class GANTask(Task):
             architecture = "mlp" if dataset.kind == "vector" else "dcgan"
         if (architecture == "mlp") != (dataset.kind == "vector"):
             raise ConfigurationError(f"architecture={architecture} does not fit {dataset.kind} data; use --architecture auto.")
+        if architecture == "dcgan":
+            mlp_only = [k for k in ("generator_hidden_dim", "generator_layers", "discriminator_hidden_dim", "discriminator_layers")
+                        if getattr(a, k) is not None] + (["pack"] if a.pack > 1 else [])
+            if mlp_only:
+                raise ConfigurationError(
+                    f"{', '.join(mlp_only)} {'applies' if len(mlp_only) == 1 else 'apply'} only to the MLP (vector data); for DCGAN images use "
+                    "--generator_channels / --discriminator_channels."
+                )
         try:
             if architecture == "mlp":
                 d_norm = a.discriminator_norm or "none"
