@@ -157,15 +157,13 @@ def score_generator(G, dataset: str, seed: int) -> dict:
     return {"modes": s["modes"], "hq": s["high_quality_fraction"], "rkl": s["reverse_kl"]}
 
 
-def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plots_dir: str | None) -> dict:
-    """Trains one configuration on one dataset with one seed; returns its result row."""
-    from hfgen.training import GANArguments, GANTask, Trainer, TrainingArguments
+def build_arguments(dataset: str, cfg: dict, seed: int, output_dir: str, num_threads: int = 1):
+    """(TrainingArguments, GANArguments) of one run: what `hfgen train gan` gets from `cli_flags`."""
+    from hfgen.training import GANArguments, TrainingArguments
 
-    keep = plots_dir is not None
-    out_dir = os.path.join(plots_dir, f"{dataset}-{name}-s{seed}") if keep else tempfile.mkdtemp(prefix="bench_mixtures_")
     train_kwargs = dict(
         dataset=dataset,
-        output_dir=out_dir,
+        output_dir=output_dir,
         seed=seed,
         checkpointing_steps=0,
         sample_steps=0,
@@ -176,8 +174,6 @@ def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plo
         disable_tqdm=True,
     )
     train_kwargs.update(cfg["train"])
-    args = TrainingArguments(**train_kwargs)
-    widths = {k: cfg[k] for k in ("g_hidden", "g_layers", "d_hidden", "d_layers")}
     gan_args = GANArguments(
         architecture="mlp",
         generator_hidden_dim=cfg["g_hidden"],
@@ -186,6 +182,28 @@ def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plo
         discriminator_layers=cfg["d_layers"],
         **cfg["gan"],
     )
+    return TrainingArguments(**train_kwargs), gan_args
+
+
+def cli_flags(dataset: str, cfg: dict, seed: int = 0, output_dir: str = "outputs/mixture") -> list[str]:
+    """The `hfgen train gan` / `accelerate launch scripts/train_gan.py` flags that train run `cfg`
+    the way the benchmark does, but exporting the pipeline (and its card) to `output_dir`."""
+    flags = ["--dataset", dataset, "--output_dir", output_dir, "--seed", str(seed), "--architecture", "mlp",
+             "--generator_hidden_dim", str(cfg["g_hidden"]), "--generator_layers", str(cfg["g_layers"]),
+             "--discriminator_hidden_dim", str(cfg["d_hidden"]), "--discriminator_layers", str(cfg["d_layers"])]
+    for key, value in {**cfg["gan"], **cfg["train"]}.items():
+        flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return flags
+
+
+def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plots_dir: str | None) -> dict:
+    """Trains one configuration on one dataset with one seed; returns its result row."""
+    from hfgen.training import GANTask, Trainer
+
+    keep = plots_dir is not None
+    out_dir = os.path.join(plots_dir, f"{dataset}-{name}-s{seed}") if keep else tempfile.mkdtemp(prefix="bench_mixtures_")
+    args, gan_args = build_arguments(dataset, cfg, seed, out_dir, num_threads)
+    widths = {k: cfg[k] for k in ("g_hidden", "g_layers", "d_hidden", "d_layers")}
     task = GANTask(gan_args, learning_rate=args.learning_rate, batch_size=args.train_batch_size)
     trainer = Trainer(task, args)
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -312,7 +330,8 @@ def main(argv: list[str] | None = None) -> dict:
     overrides = json.loads(args.set) if args.set else None
     if args.list:
         for name in CONFIGS:
-            print(name, json.dumps(resolve_config(name, overrides=overrides)))
+            cfg = resolve_config(name, overrides=overrides)
+            print(f"{name}: {json.dumps(cfg)}\n  hfgen train gan {' '.join(cli_flags('grid25', cfg, output_dir=f'outputs/grid25-{name}'))}")
         return {}
     datasets = [d for d in args.datasets.split(",") if d]
     for d in datasets:

@@ -49,3 +49,25 @@ def test_other_benchmarks_write_json(tmp_path, script, flags):
     out = tmp_path / "out.json"
     _run(script, *flags, "--out", str(out))
     assert json.loads(out.read_text())
+
+
+def test_bench_mixtures_cli_flags_reproduce_a_benchmark_run():
+    # `--list` prints, for each configuration, the `hfgen train gan` command that trains it as the
+    # benchmark does: the flags must parse into the same model and optimisation settings.
+    import dataclasses
+    import importlib.util
+
+    from hfgen.training import GANArguments, TrainingArguments
+    from hfgen.training.args import parse_args
+
+    spec = importlib.util.spec_from_file_location("bench_mixtures", ROOT / "scripts" / "bench_mixtures.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for name in ("pacgan4-hinge", "wgan-gp"):
+        cfg = bench.resolve_config(name)
+        train, gan = parse_args((TrainingArguments, GANArguments), bench.cli_flags("grid25", cfg, seed=3, output_dir="out"))
+        ref_train, ref_gan = bench.build_arguments("grid25", cfg, 3, "out")
+        assert gan == ref_gan
+        differ = {f.name for f in dataclasses.fields(train) if getattr(train, f.name) != getattr(ref_train, f.name)}
+        # Only what the benchmark switches off for speed (outputs, logging, threads) may differ.
+        assert differ <= {"checkpointing_steps", "sample_steps", "logging_steps", "report_to", "export", "num_threads", "disable_tqdm"}
