@@ -29,13 +29,13 @@ PyTorch copy of the same loop, which ran at the same speed as hfgen's Trainer):
     bridges to 1.0% (97.8% HQ); PacGAN's wider G (400 units) at 8k steps gave 94.9% for 1.6x the
     time. So the default runs 16k generator steps (~5 CPU-min a run for the tuned configurations).
 
-Measured (means of 3 seeds, bench_results/mixtures*.json): the default grid (8000 steps, ~38 CPU-min)
-reaches grid25 24.3 modes / 78% HQ / rKL 0.15 and ring8 8 / 92% / 0.01 with pacgan4-hinge;
-`--datasets grid25 --configs pacgan4-hinge --steps 16000` (5 CPU-min a run) reaches
-25.0 / 91.6% / 0.025, and `--datasets ring8 --configs pacgan2-hinge` 8 / 93.9% / 0.003.
+Measured (means of 3 seeds, 2 jobs on this 2-core machine, bench_results/mixtures.json; the
+default grid took 44 min wall, 86 CPU-min): pacgan4-hinge reaches grid25 25.0 modes / 91.6% HQ /
+rKL 0.025 and ring8 8.0 / 96.5% / 0.002 (pacgan2-hinge on ring8: 8.0 / 97.1% / 0.002), meeting both
+goals; the presets as published (vanilla, wgan-gp) collapse or stay diffuse at this budget.
 
 Usage:
-    python scripts/bench_mixtures.py --jobs 2           # the full grid (~105 CPU-min, ~55 min on 2 cores)
+    python scripts/bench_mixtures.py --jobs 2           # the full grid (~86 CPU-min, ~45 min on 2 cores)
     python scripts/bench_mixtures.py --quick --jobs 2   # smoke test (a few seconds)
     python scripts/bench_mixtures.py --configs pacgan4-hinge --datasets grid25 --seeds 0 \
         --out bench_results/mixtures_explore.json       # one run

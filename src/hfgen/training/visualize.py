@@ -47,7 +47,8 @@ def save_points_plot(points: np.ndarray, path: str, reference: np.ndarray | None
         ax.scatter(reference[:, 0], reference[:, 1], s=30, marker="x", color="red", label="modes")
     ax.set_aspect("equal")
     ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=7)
+    # Below the axes: inside, it would hide the corner modes of the grid.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=7, frameon=False)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
