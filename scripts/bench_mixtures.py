@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """PacGAN / VEEGAN 2-D Gaussian-mixture benchmark (ring8, grid25) over hfgen's GAN presets.
 
-Every (dataset, configuration, seed) run trains in-process with `hfgen.training.Trainer` on one
-CPU thread, then draws 2500 seeded samples from the exported generator (the EMA copy when the
-configuration uses EMA) and scores them with `hfgen.metrics.score_mixture` (VEEGAN / PacGAN
-protocol, threshold 3 std): modes captured, high-quality fraction, reverse KL over the modes.
+Every (dataset, configuration, seed) run trains with `hfgen.training.Trainer` on one CPU thread
+(in this process, or in one of `--jobs` spawned worker processes), then draws 2500 seeded samples
+from the trained generator (the EMA copy when the configuration uses EMA) and scores them with
+`hfgen.metrics.score_mixture` (VEEGAN / PacGAN protocol, threshold 3 std): modes captured,
+high-quality fraction, reverse KL over the modes.
 
 Writes JSON (default `bench_results/mixtures.json`): per-run rows (dataset, preset, settings,
 seed, steps, seconds, modes, hq, rkl) and per (dataset, configuration) means / stds over the
@@ -186,8 +187,8 @@ def build_arguments(dataset: str, cfg: dict, seed: int, output_dir: str, num_thr
 
 
 def cli_flags(dataset: str, cfg: dict, seed: int = 0, output_dir: str = "outputs/mixture") -> list[str]:
-    """The `hfgen train gan` / `accelerate launch scripts/train_gan.py` flags that train run `cfg`
-    the way the benchmark does, but exporting the pipeline (and its card) to `output_dir`."""
+    """The `hfgen train gan` / `accelerate launch scripts/train_gan.py` flags that train configuration
+    `cfg` the way the benchmark does, but export the pipeline (and its card) to `output_dir`."""
     flags = ["--dataset", dataset, "--output_dir", output_dir, "--seed", str(seed), "--architecture", "mlp",
              "--generator_hidden_dim", str(cfg["g_hidden"]), "--generator_layers", str(cfg["g_layers"]),
              "--discriminator_hidden_dim", str(cfg["d_hidden"]), "--discriminator_layers", str(cfg["d_layers"])]
