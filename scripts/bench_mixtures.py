@@ -158,6 +158,11 @@ def score_generator(G, dataset: str, seed: int) -> dict:
     return {"modes": s["modes"], "hq": s["high_quality_fraction"], "rkl": s["reverse_kl"]}
 
 
+# The configuration keys for the MLP sizes and the GANArguments fields (= CLI flags) they set.
+SIZE_FIELDS = {"g_hidden": "generator_hidden_dim", "g_layers": "generator_layers",
+               "d_hidden": "discriminator_hidden_dim", "d_layers": "discriminator_layers"}
+
+
 def build_arguments(dataset: str, cfg: dict, seed: int, output_dir: str, num_threads: int = 1):
     """(TrainingArguments, GANArguments) of one run: what `hfgen train gan` gets from `cli_flags`."""
     from hfgen.training import GANArguments, TrainingArguments
@@ -175,24 +180,16 @@ def build_arguments(dataset: str, cfg: dict, seed: int, output_dir: str, num_thr
         disable_tqdm=True,
     )
     train_kwargs.update(cfg["train"])
-    gan_args = GANArguments(
-        architecture="mlp",
-        generator_hidden_dim=cfg["g_hidden"],
-        generator_layers=cfg["g_layers"],
-        discriminator_hidden_dim=cfg["d_hidden"],
-        discriminator_layers=cfg["d_layers"],
-        **cfg["gan"],
-    )
+    gan_args = GANArguments(architecture="mlp", **{name: cfg[key] for key, name in SIZE_FIELDS.items()}, **cfg["gan"])
     return TrainingArguments(**train_kwargs), gan_args
 
 
 def cli_flags(dataset: str, cfg: dict, seed: int = 0, output_dir: str = "outputs/mixture") -> list[str]:
     """The `hfgen train gan` / `accelerate launch scripts/train_gan.py` flags that train configuration
     `cfg` the way the benchmark does, but export the pipeline (and its card) to `output_dir`."""
-    flags = ["--dataset", dataset, "--output_dir", output_dir, "--seed", str(seed), "--architecture", "mlp",
-             "--generator_hidden_dim", str(cfg["g_hidden"]), "--generator_layers", str(cfg["g_layers"]),
-             "--discriminator_hidden_dim", str(cfg["d_hidden"]), "--discriminator_layers", str(cfg["d_layers"])]
-    for key, value in {**cfg["gan"], **cfg["train"]}.items():
+    flags = ["--dataset", dataset, "--output_dir", output_dir, "--seed", str(seed), "--architecture", "mlp"]
+    sizes = {name: cfg[key] for key, name in SIZE_FIELDS.items()}
+    for key, value in {**sizes, **cfg["gan"], **cfg["train"]}.items():
         flags += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
     return flags
 
@@ -204,7 +201,7 @@ def run_one(dataset: str, name: str, cfg: dict, seed: int, num_threads: int, plo
     keep = plots_dir is not None
     out_dir = os.path.join(plots_dir, f"{dataset}-{name}-s{seed}") if keep else tempfile.mkdtemp(prefix="bench_mixtures_")
     args, gan_args = build_arguments(dataset, cfg, seed, out_dir, num_threads)
-    widths = {k: cfg[k] for k in ("g_hidden", "g_layers", "d_hidden", "d_layers")}
+    widths = {k: cfg[k] for k in SIZE_FIELDS}
     task = GANTask(gan_args, learning_rate=args.learning_rate, batch_size=args.train_batch_size)
     trainer = Trainer(task, args)
     t0, cpu0 = time.perf_counter(), time.process_time()
