@@ -8,9 +8,11 @@ verbatim inside every exported repository, so that
 works where hfgen is not installed.
 """
 
+import contextlib
 import importlib
 import inspect
 import json
+import math
 import os
 import shutil
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -43,10 +45,38 @@ _KNOWN_LIBRARIES = ("diffusers", "transformers")
 _WEIGHT_PATTERNS = ["*.json", "*.safetensors", "*.py", "*.md", "*.png", "*.txt"]
 
 
+@contextlib.contextmanager
+def _quiet_transformers_progress_bars():
+    """Hides transformers' "Writing model shards" / "Loading weights" bars inside the block.
+
+    A pipeline saves and loads its small components one by one: a bar for each is noise. Only
+    transformers' own switch is turned off (not huggingface_hub's, which also drives download bars),
+    and it is restored on exit, so the user's global setting is left as it was.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    if not transformers_logging.is_progress_bar_enabled():
+        yield
+        return
+    # `disable_progress_bar()` would also switch off huggingface_hub's bars for the whole process
+    # (and clear their per-group settings): flip transformers' flag alone, then put it back.
+    transformers_logging._tqdm_active = False
+    try:
+        yield
+    finally:
+        transformers_logging._tqdm_active = True
+
+
 def _resolve_folder(path: str, **hub_kwargs) -> str:
     """A local folder as is, otherwise a snapshot of the Hub repository `path`."""
     if os.path.isdir(path):
         return path
+    if os.path.exists(path) or os.path.isabs(path) or path.startswith((".", "~")) or path.count("/") > 1:
+        # Clearly meant as a local path: say so instead of huggingface_hub's "Repo id must be..." error.
+        raise ValueError(
+            f"{path} is not a folder: pass the folder of an exported pipeline (with model_index.json) "
+            "or a Hub repository id such as 'user/my-gan'."
+        )
     from huggingface_hub import snapshot_download
 
     return snapshot_download(repo_id=path, allow_patterns=_WEIGHT_PATTERNS, **hub_kwargs)
@@ -79,21 +109,24 @@ def _load_component(folder: str, name: str, library: str, class_name: str, trust
         if os.path.isfile(os.path.join(subfolder, library + ".py")):
             cls = _installed_class(subfolder, library, class_name)
             if cls is not None:
-                return cls.from_pretrained(subfolder, use_safetensors=True)
+                with _quiet_transformers_progress_bars():
+                    return cls.from_pretrained(subfolder, use_safetensors=True)
             if not trust_remote_code:
                 raise ValueError(
                     f"Component '{name}' ({class_name}) is defined by code shipped in the repository "
                     f"({name}/{library}.py), and no installed package provides it. Either install hfgen "
-                    "(`pip install hfgen`), or read that code and pass `trust_remote_code=True`."
+                    "in this environment, or read that code and pass `trust_remote_code=True`."
                 )
             from transformers import AutoModel
 
-            return AutoModel.from_pretrained(subfolder, trust_remote_code=True, use_safetensors=True)
+            with _quiet_transformers_progress_bars():
+                return AutoModel.from_pretrained(subfolder, trust_remote_code=True, use_safetensors=True)
         if library not in _KNOWN_LIBRARIES:
             raise ValueError(f"Component '{name}' names library '{library}', which is not supported.")
         cls = getattr(importlib.import_module(library), class_name)
         kwargs = {"use_safetensors": True} if "use_safetensors" in inspect.signature(cls.from_pretrained).parameters else {}
-        return cls.from_pretrained(subfolder, **kwargs)
+        with _quiet_transformers_progress_bars():
+            return cls.from_pretrained(subfolder, **kwargs)
     except ValueError:
         raise
     except Exception as error:  # library errors (OSError, SafetensorError...) get the fix attached
@@ -102,6 +135,33 @@ def _load_component(folder: str, name: str, library: str, class_name: str, trust
             "GANPipeline loads weights from `model.safetensors` only (never pickle files). If the file "
             "is truncated or corrupt, download or export the model again."
         ) from error
+
+
+def _warn_unless_self_contained(model_class: type) -> None:
+    """Warns when a custom component's code could not load from a Hub repository id.
+
+    From a repository id, diffusers downloads only `<component>/<module>.py` and transformers only
+    the `auto_map` files at the root: a relative import in that file, or a config class defined in
+    another file, would be missing there (the saved folder itself still loads). hfgen's own
+    families are self-contained; this catches other code (e.g. an older copy loaded remotely).
+    """
+    from diffusers.utils import logging as diffusers_logging
+    from diffusers.utils.dynamic_modules_utils import get_relative_imports
+
+    source = inspect.getsourcefile(model_class)
+    config_class = getattr(model_class, "config_class", None)
+    problems = []
+    if config_class is not None and inspect.getsourcefile(config_class) != source:
+        problems.append(f"its config class {config_class.__name__} is defined in another file")
+    relative = get_relative_imports(source)
+    if relative:
+        problems.append(f"it imports {relative} relatively")
+    if problems:
+        diffusers_logging.get_logger(__name__).warning(
+            f"{model_class.__name__} ({os.path.basename(source)}): {' and '.join(problems)}. The saved folder loads, "
+            "but once pushed, `DiffusionPipeline.from_pretrained(repo_id, trust_remote_code=True)` will not find "
+            "those files: define the config class in the modeling file and import only torch/transformers there."
+        )
 
 
 def _module_stem(obj: Any) -> str:
@@ -225,13 +285,15 @@ class GANPipeline(DiffusionPipeline):
         push_to_hub: bool = False,
         **kwargs,
     ) -> None:
-        r"""Writes a folder that loads with and without hfgen installed.
+        r"""Writes a folder that loads with and without hfgen installed, locally and from the Hub.
 
-        Each component goes to its own subfolder as safetensors + config; components whose code is
-        not part of diffusers/transformers get their modeling and configuration files copied next
-        to them (`register_for_auto_class`), this pipeline file is copied to the folder's root, and
-        `model_index.json` points at both, so `DiffusionPipeline.from_pretrained(folder,
-        trust_remote_code=True)` needs no hfgen.
+        Each component goes to its own subfolder as safetensors + config. A component whose code is
+        not part of diffusers/transformers gets its modeling file next to it (`register_for_auto_class`
+        writes `auto_map`) AND at the folder's root: that file must be self-contained, because from a
+        Hub repository id diffusers downloads only `<component>/<module>.py` and transformers'
+        `AutoModel.from_pretrained(repo, subfolder=...)` fetches the code from the repository root.
+        This pipeline file is copied to the root and `model_index.json` points at all of them, so
+        `DiffusionPipeline.from_pretrained(folder_or_repo_id, trust_remote_code=True)` needs no hfgen.
 
         Args:
             save_directory: the folder to write (created if needed).
@@ -250,6 +312,11 @@ class GANPipeline(DiffusionPipeline):
         import diffusers
 
         index["_diffusers_version"] = diffusers.__version__
+        code_files = {pipeline_file}
+        saved = {name: component for name, component in self.components.items()}
+        for name, component in (training_components or {}).items():
+            if name in saved:
+                raise ValueError(f"training component name '{name}' clashes with a pipeline component.")
         for name in sorted(self.components):
             component = self.components[name]
             if component is None:
@@ -257,11 +324,15 @@ class GANPipeline(DiffusionPipeline):
                 continue
             index[name] = list(self._save_component(component, os.path.join(save_directory, name)))
         for name, component in (training_components or {}).items():
-            if name in index:
-                raise ValueError(f"training component name '{name}' clashes with a pipeline component.")
             self._save_component(component, os.path.join(save_directory, name))
-        if os.path.abspath(pipeline_file) != os.path.abspath(os.path.join(save_directory, pipeline_stem + ".py")):
-            shutil.copyfile(pipeline_file, os.path.join(save_directory, pipeline_stem + ".py"))
+            saved[name] = component
+        for component in saved.values():
+            if component is not None and type(component).__module__.split(".")[0] not in _KNOWN_LIBRARIES:
+                code_files.add(inspect.getsourcefile(type(component)))
+        for source in sorted(code_files):
+            target = os.path.join(save_directory, os.path.basename(source))
+            if os.path.abspath(source) != os.path.abspath(target):
+                shutil.copyfile(source, target)
         with open(os.path.join(save_directory, "model_index.json"), "w", encoding="utf-8") as f:
             json.dump(index, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -283,12 +354,15 @@ class GANPipeline(DiffusionPipeline):
         """Saves one model; returns its `model_index.json` entry [library or module file, class]."""
         library = type(component).__module__.split(".")[0]
         if library in _KNOWN_LIBRARIES:
-            component.save_pretrained(subfolder, safe_serialization=True)
+            with _quiet_transformers_progress_bars():
+                component.save_pretrained(subfolder, safe_serialization=True)
             return library, type(component).__name__
-        # Custom code: transformers copies the modeling/configuration files and writes `auto_map`.
+        _warn_unless_self_contained(type(component))
+        # Custom code: transformers copies the modeling file and writes `auto_map`.
         type(component).register_for_auto_class("AutoModel")
         type(component.config).register_for_auto_class("AutoConfig")
-        component.save_pretrained(subfolder, safe_serialization=True)
+        with _quiet_transformers_progress_bars():
+            component.save_pretrained(subfolder, safe_serialization=True)
         return _module_stem(component), type(component).__name__
 
     @classmethod

@@ -101,7 +101,8 @@ def test_push_download_and_load_without_hfgen(folder, hub, tmp_path, run_without
 
     stored = hub.files(REPO)
     assert {"model_index.json", "pipeline_gan.py", "README.md", "eval_results.json", "samples.png", "loss_curves.png",
-            "gan_generator/model.safetensors", "gan_generator/modeling_dcgan.py", "discriminator/model.safetensors",
+            "gan_generator/model.safetensors", "gan_generator/modeling_dcgan.py", "modeling_dcgan.py",
+            "discriminator/model.safetensors",
             "logs/training_args.json", "logs/history.json"} <= set(stored)
     assert not any(p.startswith("checkpoints/") for p in stored)
     assert stored["README.md"] == (folder / "README.md").read_bytes()  # the card is also written locally
@@ -327,3 +328,57 @@ def test_training_with_push_to_hub(hub, tmp_path):
     assert "hf_test_token" not in stored["README.md"].decode()
     # No local absolute path is shared (logs/summary.json and logs/training_args.json are relative to the folder).
     assert not [p for p, data in stored.items() if str(tmp_path).encode() in data]
+
+
+def _family_folder(request, family: str, tmp_path: Path) -> Path:
+    """An exported folder of `family`: the trained class-conditional DCGAN, or a saved MLP pipeline."""
+    if family == "dcgan":
+        return request.getfixturevalue("folder")
+    return _fake_folder(tmp_path / "mlp-run", {"loss": "vanilla"})
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_path, run_without_hfgen):
+    """A user's walk: `hfgen push`, then plain diffusers/transformers load the REPO ID (no snapshot first).
+
+    Guards the Hub layout: diffusers downloads only `{component}/{module}.py` of a custom component
+    (not the files it imports), and transformers' `AutoModel.from_pretrained(repo, subfolder=...)`
+    fetches remote code from the repo root. Each modeling file must therefore be self-contained and
+    also sit at the repo root. Both families, since diffusers caches dynamic modules by file name.
+    """
+    from hfgen import GANPipeline
+
+    folder = _family_folder(request, family, tmp_path)
+    pipe = GANPipeline.from_pretrained(folder)
+    conditional = pipe.gan_generator.config.num_classes > 0
+    labels = CLASS_LABELS if conditional else None
+    expected = pipe(batch_size=len(CLASS_LABELS), class_labels=labels,
+                    generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
+    repo = f"test-user/tiny-{family}"
+    assert cli_push([str(folder), repo]) == 0  # exactly `hfgen push DIR REPO`
+
+    out = tmp_path / "from_repo_id.npz"
+    # The subprocess inherits the `hub` fixture's environment: HF_ENDPOINT is the local server, HF_HOME is fresh.
+    stdout = run_without_hfgen(
+        f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        from transformers import AutoModel
+        labels = {labels!r}
+        pipe = DiffusionPipeline.from_pretrained({repo!r}, trust_remote_code=True)
+        a = pipe(batch_size={len(CLASS_LABELS)}, class_labels=labels,
+                 generator=torch.Generator("cpu").manual_seed({SEED}), output_type="np").images
+        g = AutoModel.from_pretrained({repo!r}, subfolder="gan_generator", trust_remote_code=True).eval()
+        z = torch.randn({len(CLASS_LABELS)}, g.config.latent_dim, generator=torch.Generator("cpu").manual_seed({SEED}))
+        with torch.no_grad():
+            x = g(z, class_labels=None if labels is None else torch.tensor(labels))
+        b = x.numpy() if x.dim() == 2 else (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        np.savez({str(out)!r}, pipeline=a, model=b)
+        print("MODULES", type(pipe).__module__, type(pipe.gan_generator).__module__, type(g).__module__)
+        """
+    )
+    modules = stdout.rsplit("MODULES", 1)[1].split()
+    assert modules[0].startswith("diffusers_modules") and modules[2].startswith("transformers_modules")
+    result = np.load(out)
+    np.testing.assert_allclose(result["pipeline"], expected, atol=1e-6)
+    np.testing.assert_allclose(result["model"], expected, atol=1e-6)

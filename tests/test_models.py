@@ -137,3 +137,21 @@ def test_save_load_round_trip_and_auto_model(tmp_path):
     loaded = DCGANGenerator.from_pretrained(tmp_path)
     z = torch.randn(2, 8)
     torch.testing.assert_close(loaded(z), g(z), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_modeling_files_are_self_contained(family):
+    """Each modeling file ships alone in exported repos (diffusers fetches only `<component>/<module>.py`
+    from a Hub repo id): config class inside, no relative import; `configuration_*` re-exports it."""
+    import importlib
+
+    from diffusers.utils.dynamic_modules_utils import get_relative_imports
+    from transformers import AutoConfig
+
+    stem = {"dcgan": "dcgan.modeling_dcgan", "mlp": "mlp.modeling_mlp_gan"}[family]
+    modeling = importlib.import_module(f"hfgen.models.{stem}")
+    configuration = importlib.import_module(f"hfgen.models.{stem.replace('modeling_', 'configuration_')}")
+    assert get_relative_imports(modeling.__file__) == []
+    config_class = {"dcgan": DCGANConfig, "mlp": MLPGANConfig}[family]
+    assert config_class.__module__ == modeling.__name__ and configuration.__dict__[config_class.__name__] is config_class
+    assert type(AutoConfig.for_model(config_class.model_type)) is config_class  # registered by hfgen.models

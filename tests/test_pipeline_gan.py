@@ -108,18 +108,41 @@ def saved_pipeline(tmp_path):
 
 
 def test_saved_folder_layout(saved_pipeline):
+    """The layout that loads from a Hub repo id without hfgen (see test_hub's push tests): one
+    self-contained modeling file per custom component, in its subfolder AND at the root."""
     _, _, folder = saved_pipeline
     index = json.loads((folder / "model_index.json").read_text())
     assert index["_class_name"] == ["pipeline_gan", "GANPipeline"]
     assert index["gan_generator"] == ["modeling_dcgan", "DCGANGenerator"]
     assert "discriminator" not in index  # training-only component
-    assert (folder / "pipeline_gan.py").is_file()
+    root = {p.name for p in folder.iterdir() if p.is_file()}
+    assert root == {"model_index.json", "pipeline_gan.py", "modeling_dcgan.py"}
+    source = (folder / "modeling_dcgan.py").read_bytes()
     for sub in ("gan_generator", "discriminator"):
         files = set(os.listdir(folder / sub))
-        assert {"config.json", "model.safetensors", "modeling_dcgan.py", "configuration_dcgan.py"} <= files
-        assert not any(f.endswith((".bin", ".pt", ".pth")) for f in files)
-    auto_map = json.loads((folder / "discriminator" / "config.json").read_text())["auto_map"]
+        assert files == {"config.json", "model.safetensors", "modeling_dcgan.py"}
+        assert (folder / sub / "modeling_dcgan.py").read_bytes() == source
+        auto_map = json.loads((folder / sub / "config.json").read_text())["auto_map"]
+        # Both auto classes in the ONE file transformers fetches from the repo root.
+        assert auto_map["AutoConfig"] == "modeling_dcgan.DCGANConfig"
     assert auto_map["AutoModel"] == "modeling_dcgan.DCGANDiscriminator"
+
+
+def test_custom_component_that_is_not_self_contained_warns(tmp_path, caplog):
+    """A modeling file whose config class lives elsewhere saves, with a warning that it will not
+    load from a Hub repo id (diffusers fetches only that one file)."""
+    config = DCGANConfig(image_size=8, latent_dim=4, generator_channels=4)
+    with caplog.at_level("WARNING"):
+        GANPipeline(gan_generator=_SplitGenerator(config).eval()).save_pretrained(tmp_path / "split")
+    assert "_SplitGenerator" in caplog.text and "DCGANConfig is defined in another file" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        GANPipeline(**get_dummy_components()).save_pretrained(tmp_path / "own")
+    assert "defined in another file" not in caplog.text
+
+
+class _SplitGenerator(DCGANGenerator):
+    """A generator defined here while its config class is defined in modeling_dcgan.py."""
 
 
 def test_from_pretrained_with_hfgen(saved_pipeline):
