@@ -164,6 +164,40 @@ def _warn_unless_self_contained(model_class: type) -> None:
         )
 
 
+_INDEX_SHAPE = (
+    'a JSON object mapping each component to [library or module file, class name], e.g. '
+    '{"_class_name": ["pipeline_gan", "GANPipeline"], "gan_generator": ["modeling_dcgan", "DCGANGenerator"]}'
+)
+
+
+def _read_model_index(index_path: str) -> Dict[str, Any]:
+    """Parses `model_index.json`, with an error naming the file and the expected shape."""
+    try:
+        with open(index_path, encoding="utf-8") as f:
+            index = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{index_path} is not valid JSON ({error}). It should hold {_INDEX_SHAPE}. "
+            "Export the pipeline again (or download the repository again if the file was cut short)."
+        ) from None
+    if not isinstance(index, dict):
+        raise ValueError(f"{index_path} holds a JSON {type(index).__name__}; expected {_INDEX_SHAPE}.")
+    for key, value in index.items():
+        if key.startswith("_"):
+            continue  # metadata such as _class_name, _diffusers_version
+        valid = (
+            isinstance(value, list)
+            and len(value) == 2
+            and (value == [None, None] or all(isinstance(v, str) and v for v in value))
+        )
+        if not valid:
+            raise ValueError(
+                f"{index_path}: entry {key!r} is {json.dumps(value)}; expected [library or module file, class name] "
+                f"(or [null, null] for an absent component). The file should hold {_INDEX_SHAPE}."
+            )
+    return index
+
+
 def _module_stem(obj: Any) -> str:
     """File name (without .py) of the module that defines `obj`'s class."""
     return type(obj).__module__.rsplit(".", 1)[-1]
@@ -187,6 +221,35 @@ class GANPipeline(DiffusionPipeline):
         super().__init__()
         self.register_modules(gan_generator=gan_generator)
 
+    def _class_names(self) -> Dict[str, int]:
+        """Class name -> id from the generator config's `label2id` / `id2label`; empty when they hold
+        only transformers' placeholders (`LABEL_0`, `LABEL_1`, ...), i.e. the classes have no names."""
+        config = self.gan_generator.config
+        # transformers 5 leaves label2id None when a config is built from id2label alone: invert it.
+        names = {str(name): int(i) for i, name in (getattr(config, "id2label", None) or {}).items()}
+        names.update({str(name): int(i) for name, i in (getattr(config, "label2id", None) or {}).items()})
+        if all(name == f"LABEL_{i}" for name, i in names.items()):
+            return {}
+        return names
+
+    def _label_id(self, label: Any, names: Dict[str, int]) -> int:
+        """One class label (an int or a class name) as an int."""
+        if isinstance(label, (str, np.str_)):
+            if label in names:
+                return names[label]
+            if not names:
+                raise ValueError(
+                    f"class_labels={label!r} is a class name, but this generator's config has no class names "
+                    "(its id2label holds only placeholders): pass integer class ids instead."
+                )
+            known = ", ".join(repr(n) for n, _ in sorted(names.items(), key=lambda item: item[1]))
+            raise ValueError(f"Unknown class name {label!r}; this generator knows: {known} (or pass integer class ids).")
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+            raise ValueError(
+                f"class_labels must be integer class ids or class names, got {label!r} ({type(label).__name__})."
+            )
+        return int(label)
+
     def _prepare_class_labels(self, class_labels, batch_size: int, generator) -> Optional[torch.Tensor]:
         """Class labels as an int64 tensor [batch_size], drawn uniformly when not given."""
         num_classes = getattr(self.gan_generator.config, "num_classes", 0)
@@ -198,38 +261,93 @@ class GANPipeline(DiffusionPipeline):
             # Sample y ~ U{0..K-1} from the same torch.Generator, so seeded calls stay deterministic.
             gen = generator[0] if isinstance(generator, list) else generator
             device = gen.device if gen is not None else torch.device("cpu")
-            class_labels = torch.randint(0, num_classes, (batch_size,), generator=gen, device=device)
-        elif isinstance(class_labels, int):
-            class_labels = torch.full((batch_size,), class_labels, dtype=torch.long)
+            labels = torch.randint(0, num_classes, (batch_size,), generator=gen, device=device)
+        elif isinstance(class_labels, torch.Tensor) or (
+            isinstance(class_labels, np.ndarray) and class_labels.dtype.kind not in "USO"  # not names
+        ):
+            tensor = torch.as_tensor(class_labels)
+            if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+                raise ValueError(
+                    f"class_labels must hold integer class ids, got {tensor.dtype} values "
+                    f"{tensor.flatten()[:4].tolist()}: pass an integer tensor (e.g. torch.tensor([1, 3]))."
+                )
+            labels = tensor.flatten().long()
+            if tensor.dim() == 0:  # one label for the whole batch, like an int
+                labels = labels.repeat(batch_size)
         else:
-            class_labels = torch.as_tensor(class_labels, dtype=torch.long).flatten()
-        if class_labels.shape[0] != batch_size:
-            raise ValueError(f"Got {class_labels.shape[0]} class_labels for batch_size={batch_size}.")
-        if class_labels.min() < 0 or class_labels.max() >= num_classes:
-            raise ValueError(f"class_labels must lie in [0, {num_classes - 1}].")
-        return class_labels.to(self.device)
+            names = self._class_names()
+            if isinstance(class_labels, np.ndarray):
+                class_labels = class_labels.tolist()
+            if isinstance(class_labels, (list, tuple)):
+                labels = torch.tensor([self._label_id(label, names) for label in class_labels], dtype=torch.long)
+            else:  # one int or name labels the whole batch
+                labels = torch.full((batch_size,), self._label_id(class_labels, names), dtype=torch.long)
+        if labels.shape[0] != batch_size:
+            raise ValueError(f"Got {labels.shape[0]} class_labels for batch_size={batch_size}: pass one label per sample, or one for all.")
+        outside = labels[(labels < 0) | (labels >= num_classes)]
+        if outside.numel():
+            raise ValueError(f"class_labels must lie in [0, {num_classes - 1}], got {outside.unique()[:8].tolist()}.")
+        return labels.to(self.device)
+
+    def _prepare_latents(self, latents, batch_size: Optional[int], generator) -> Tuple[torch.Tensor, int]:
+        """Validated latents on the pipeline's device and dtype, drawn from N(0, I) when not given."""
+        config = self.gan_generator.config
+        if batch_size is not None:
+            if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)):
+                raise ValueError(f"batch_size must be a positive integer, got {batch_size!r} ({type(batch_size).__name__}).")
+            if batch_size < 1:
+                raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+            batch_size = int(batch_size)
+        if latents is None:
+            batch_size = 1 if batch_size is None else batch_size
+            shape = (batch_size, config.latent_dim)
+            return randn_tensor(shape, generator=generator, device=self.device, dtype=self.gan_generator.dtype), batch_size
+        # numpy latents are converted (the "np" outputs and most user code are numpy); other types are refused.
+        if isinstance(latents, np.ndarray):
+            if latents.dtype.kind not in "fiu":
+                raise ValueError(f"latents must hold numbers, got a numpy array of dtype {latents.dtype}.")
+            latents = torch.from_numpy(np.ascontiguousarray(latents))
+        elif not isinstance(latents, torch.Tensor):
+            raise ValueError(
+                f"latents must be a torch.Tensor (or numpy array) of shape [batch_size, {config.latent_dim}], "
+                f"got {type(latents).__name__}."
+            )
+        if latents.dim() < 2 or latents.shape[0] == 0 or latents[0].numel() != config.latent_dim:
+            raise ValueError(f"latents must have shape [batch_size, {config.latent_dim}], got {tuple(latents.shape)}.")
+        if batch_size is not None and batch_size != latents.shape[0]:
+            raise ValueError(
+                f"batch_size={batch_size} contradicts latents with {latents.shape[0]} rows: pass only latents "
+                "(the batch size is their number of rows), or a matching batch_size."
+            )
+        latents = latents.to(device=self.device, dtype=self.gan_generator.dtype)
+        if not torch.isfinite(latents).all():
+            raise ValueError("latents contain NaN or infinite values: pass finite noise (e.g. from torch.randn).")
+        return latents, latents.shape[0]
 
     @torch.no_grad()
     def __call__(
         self,
-        batch_size: int = 1,
-        class_labels: Optional[Union[int, List[int], torch.Tensor]] = None,
+        batch_size: Optional[int] = None,
+        class_labels: Optional[Union[int, str, List[Union[int, str]], torch.Tensor]] = None,
         condition_embeds: Optional[torch.Tensor] = None,
         generator: Optional[Union[torch.Generator, List[torch.Generator]]] = None,
-        latents: Optional[torch.Tensor] = None,
+        latents: Optional[Union[torch.Tensor, np.ndarray]] = None,
         output_type: str = "pil",
         return_dict: bool = True,
     ) -> Union[ImagePipelineOutput, Tuple]:
         r"""Generates samples.
 
         Args:
-            batch_size (`int`, defaults to 1): number of samples (ignored when `latents` is given).
-            class_labels (`int`, `List[int]` or `torch.Tensor`, *optional*): labels for a
-                class-conditional G; one int labels the whole batch; drawn uniformly when omitted.
+            batch_size (`int`, *optional*): number of samples; defaults to 1, or to the number of
+                rows of `latents` (a different value is an error).
+            class_labels (`int`, `str`, `List[int | str]` or `torch.Tensor`, *optional*): labels
+                for a class-conditional G, as integer ids or class names (the config's `label2id`,
+                e.g. "cat"); one int or name labels the whole batch; drawn uniformly when omitted.
             condition_embeds (`torch.Tensor`, *optional*): [batch_size, condition_dim] condition
                 vectors (e.g. text embeddings) for a G with `condition_dim > 0`.
             generator (`torch.Generator`, *optional*): makes sampling deterministic.
-            latents (`torch.Tensor`, *optional*): pre-drawn noise z of shape [batch_size, latent_dim].
+            latents (`torch.Tensor` or `np.ndarray`, *optional*): pre-drawn noise z of shape
+                [batch_size, latent_dim], finite; numpy arrays are converted to tensors.
             output_type (`str`, defaults to "pil"): "pil", "np" (NHWC in [0, 1]) or "pt" (NCHW in
                 [0, 1]); for vector generators "np" or "pt" (the raw points).
             return_dict (`bool`, defaults to True): return an [`ImagePipelineOutput`] or a tuple.
@@ -241,17 +359,7 @@ class GANPipeline(DiffusionPipeline):
         """
         if output_type not in ("pil", "np", "pt"):
             raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
-        config = self.gan_generator.config
-        if latents is None:
-            if batch_size < 1:
-                raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-            shape = (batch_size, config.latent_dim)
-            latents = randn_tensor(shape, generator=generator, device=self.device, dtype=self.gan_generator.dtype)
-        else:
-            if latents.dim() < 2 or latents[0].numel() != config.latent_dim:
-                raise ValueError(f"latents must have shape [batch_size, {config.latent_dim}], got {tuple(latents.shape)}.")
-            batch_size = latents.shape[0]
-            latents = latents.to(device=self.device, dtype=self.gan_generator.dtype)
+        latents, batch_size = self._prepare_latents(latents, batch_size, generator)
         labels = self._prepare_class_labels(class_labels, batch_size, generator)
         if condition_embeds is not None:
             condition_embeds = condition_embeds.to(device=self.device, dtype=self.gan_generator.dtype)
@@ -386,17 +494,19 @@ class GANPipeline(DiffusionPipeline):
         index_path = os.path.join(folder, "model_index.json")
         if not os.path.isfile(index_path):
             raise ValueError(f"{folder} has no model_index.json: it is not a saved pipeline folder.")
-        with open(index_path, encoding="utf-8") as f:
-            index = json.load(f)
+        index = _read_model_index(index_path)
         expected = set(inspect.signature(cls.__init__).parameters) - {"self"}
         components = {}
-        for name in expected:
+        for name in sorted(expected):
             if name in kwargs:
                 components[name] = kwargs.pop(name)
                 continue
             spec = index.get(name)
-            if not isinstance(spec, list) or len(spec) != 2:
-                raise ValueError(f"model_index.json in {folder} has no entry for component '{name}'.")
+            if spec is None:
+                raise ValueError(
+                    f"{index_path} has no entry for component '{name}': expected \"{name}\": [\"<library or "
+                    f"module file>\", \"<class name>\"]. Export the pipeline again, or pass {name}=... to from_pretrained."
+                )
             if spec[0] is None:
                 components[name] = None
                 continue

@@ -276,3 +276,129 @@ def test_without_hfgen_classes_trust_remote_code_is_required(saved_pipeline, mon
 def test_pickle_serialization_is_refused(tmp_path):
     with pytest.raises(ValueError, match="safetensors"):
         GANPipeline(**get_dummy_components()).save_pretrained(tmp_path, safe_serialization=False)
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=2.5), r"batch_size must be a positive integer, got 2\.5"),
+        (dict(batch_size=True), "batch_size must be a positive integer"),
+        (dict(batch_size=0), "batch_size must be >= 1"),
+        (dict(batch_size=1, class_labels=2.7), r"integer class ids or class names, got 2\.7"),
+        (dict(batch_size=1, class_labels=torch.tensor([1.5])), r"integer class ids, got torch\.float32"),
+        (dict(batch_size=2, class_labels=[1, 2.5]), r"got 2\.5 \(float\)"),
+        (dict(batch_size=3, latents=torch.randn(2, 8)), "batch_size=3 contradicts latents with 2 rows"),
+        (dict(latents=torch.tensor([[float("nan")] * 8])), "NaN or infinite"),
+        (dict(latents=torch.full((1, 8), float("inf"))), "NaN or infinite"),
+        (dict(latents=[[0.0] * 8]), r"latents must be a torch\.Tensor \(or numpy array\)"),
+        (dict(latents=np.array([["a"] * 8])), "latents must hold numbers"),
+    ],
+    ids=["float-batch", "bool-batch", "zero-batch", "float-label", "float-tensor-label", "float-in-list",
+         "batch-vs-latents", "nan-latents", "inf-latents", "list-latents", "string-latents"],
+)
+def test_bad_inputs_raise_value_errors_that_say_what_is_expected(kwargs, match):
+    """Each of these crashed deep in torch or was silently rounded / ignored before (issue 9, item 6)."""
+    pipe = GANPipeline(**get_dummy_components(num_classes=4))
+    with pytest.raises(ValueError, match=match):
+        pipe(output_type="np", **kwargs)
+
+
+def test_numpy_latents_are_converted():
+    """numpy latents (any float dtype) give the same images as the equivalent torch tensor."""
+    pipe = GANPipeline(**get_dummy_components())
+    z = np.random.default_rng(0).standard_normal((3, 8))  # float64
+    expected = pipe(latents=torch.from_numpy(z).float(), output_type="np").images
+    np.testing.assert_array_equal(pipe(latents=z, output_type="np").images, expected)
+    np.testing.assert_array_equal(pipe(latents=z, batch_size=3, output_type="np").images, expected)  # agreeing
+
+
+def test_class_labels_by_name(tmp_path):
+    """`class_labels` accepts the config's class names (id2label, e.g. from the data's subfolders)."""
+    components = get_dummy_components(num_classes=3, id2label={0: "cat", 1: "dog", 2: "face"})
+    GANPipeline(**components).save_pretrained(tmp_path / "named")
+    pipe = GANPipeline.from_pretrained(tmp_path / "named")  # the names survive the round trip
+    latents = torch.randn(3, 8, generator=torch.manual_seed(0))
+    by_id = pipe(latents=latents, class_labels=[0, 1, 2], output_type="np").images
+    np.testing.assert_array_equal(pipe(latents=latents, class_labels=["cat", "dog", "face"], output_type="np").images, by_id)
+    np.testing.assert_array_equal(pipe(latents=latents, class_labels=["cat", 1, "face"], output_type="np").images, by_id)
+    np.testing.assert_array_equal(pipe(latents=latents, class_labels=np.array(["cat", "dog", "face"]), output_type="np").images, by_id)
+    all_faces = pipe(latents=latents, class_labels="face", output_type="np").images
+    np.testing.assert_array_equal(all_faces, pipe(latents=latents, class_labels=2, output_type="np").images)
+    with pytest.raises(ValueError, match=r"Unknown class name 'horse'; this generator knows: 'cat', 'dog', 'face'"):
+        pipe(batch_size=1, class_labels="horse")
+    unnamed = GANPipeline(**get_dummy_components(num_classes=3))  # transformers' LABEL_i placeholders only
+    with pytest.raises(ValueError, match="has no class names"):
+        unnamed(batch_size=1, class_labels="LABEL_1")
+
+
+# -- model_index.json, CLI, progress bars ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ('{"gan_generator": ["modeling_dcgan", "DCGANGen', "is not valid JSON"),
+        ("\x89PNG\x00\xff", "is not valid JSON"),
+        ('["modeling_dcgan", "DCGANGenerator"]', "holds a JSON list; expected a JSON object"),
+        ('{"gan_generator": "modeling_dcgan"}', r"entry 'gan_generator' is \"modeling_dcgan\"; expected \[library"),
+        ('{"gan_generator": ["modeling_dcgan"]}', r"entry 'gan_generator' is \[\"modeling_dcgan\"\]"),
+        ('{"_class_name": ["pipeline_gan", "GANPipeline"]}', "has no entry for component 'gan_generator'"),
+    ],
+    ids=["truncated", "binary", "list", "string-entry", "short-entry", "missing-entry"],
+)
+def test_broken_model_index_names_the_file(saved_pipeline, content, match):
+    """A damaged model_index.json gives a ValueError naming the file and the expected shape, not a
+    JSONDecodeError / AttributeError traceback (issue 9, item 6)."""
+    _, _, folder = saved_pipeline
+    (folder / "model_index.json").write_bytes(content.encode("latin-1"))
+    with pytest.raises(ValueError, match=match) as info:
+        GANPipeline.from_pretrained(folder)
+    assert str(folder / "model_index.json") in str(info.value)
+
+
+def test_cli_sample_prints_errors_not_tracebacks(saved_pipeline, tmp_path, capsys):
+    """`hfgen sample` reports load and input errors in one line (exit 1); good calls still work."""
+    from hfgen.cli import main
+
+    _, _, folder = saved_pipeline
+    out = tmp_path / "grid.png"
+    assert main(["sample", "--model", str(folder), "--num_images", "4", "--output", str(out)]) == 0
+    assert out.is_file() and capsys.readouterr().out.strip() == str(out)
+
+    assert main(["sample", "--model", str(folder), "--class_label", "3", "--output", str(out)]) == 1
+    assert capsys.readouterr().err.startswith("error: This generator is unconditional: do not pass --class_label.")
+    assert main(["sample", "--model", str(tmp_path / "no-such-run"), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is not a folder" in err and "Traceback" not in err
+    (folder / "model_index.json").write_text("{oops")
+    assert main(["sample", "--model", str(folder), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "model_index.json is not valid JSON" in err and "Traceback" not in err
+
+
+def test_cli_sample_class_label_by_name(tmp_path, capsys):
+    from hfgen.cli import main
+
+    GANPipeline(**get_dummy_components(num_classes=2, id2label={0: "cat", 1: "dog"})).save_pretrained(tmp_path / "m")
+    assert main(["sample", "--model", str(tmp_path / "m"), "--class_label", "dog", "--output", str(tmp_path / "d.png")]) == 0
+    assert main(["sample", "--model", str(tmp_path / "m"), "--class_label", "cow", "--output", str(tmp_path / "c.png")]) == 1
+    assert "error: Unknown class name 'cow'; this generator knows: 'cat', 'dog'" in capsys.readouterr().err
+
+
+def test_internal_saves_and_loads_print_no_transformers_progress_bars(tmp_path, capfd, monkeypatch):
+    """transformers prints "Writing model shards" / "Loading weights" on every save/load; hfgen's own
+    component saves and loads hide them, and leave the user's setting (bars on) as it was."""
+    from transformers.utils import logging as transformers_logging
+
+    monkeypatch.setattr(transformers_logging, "_tqdm_active", True)  # a user's default (the tests turn bars off)
+    pipe = GANPipeline(**get_dummy_components())
+    pipe.save_pretrained(tmp_path / "quiet", training_components={"discriminator": DCGANDiscriminator(pipe.gan_generator.config)})
+    GANPipeline.from_pretrained(tmp_path / "quiet")
+    err = capfd.readouterr().err
+    assert "Writing model shards" not in err and "Loading weights" not in err
+    assert transformers_logging.is_progress_bar_enabled()
+    DCGANDiscriminator.from_pretrained(tmp_path / "quiet" / "discriminator")  # the user's own call: bar as usual
+    assert "Loading weights" in capfd.readouterr().err

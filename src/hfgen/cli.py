@@ -75,21 +75,38 @@ def _sample(argv: list[str]) -> int:
     parser.add_argument("--model", required=True, help="Exported folder or Hub repository.")
     parser.add_argument("--output", default="samples.png")
     parser.add_argument("--num_images", type=int, default=64)
-    parser.add_argument("--class_label", type=int, default=None)
+    parser.add_argument("--class_label", default=None,
+                        help="Class id or class name (as in the training data's subfolders) for every sample; "
+                             "default: drawn uniformly.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     args = parser.parse_args(argv)
     import torch
+    from huggingface_hub.errors import EntryNotFoundError
 
     from hfgen import GANPipeline
     from hfgen.training.visualize import save_image_grid, save_points_plot
 
-    pipe = GANPipeline.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    out = pipe(batch_size=args.num_images, class_labels=args.class_label, generator=torch.manual_seed(args.seed), output_type="np").images
-    if out.ndim == 2:
-        save_points_plot(out, args.output)
-    else:
-        save_image_grid(out, args.output, scale=max(1, min(4, 128 // out.shape[1])))
+    label = args.class_label
+    if label is not None and label.lstrip("-").isdigit():
+        label = int(label)
+    try:
+        pipe = GANPipeline.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
+        try:
+            out = pipe(batch_size=args.num_images, class_labels=label, generator=torch.manual_seed(args.seed),
+                       output_type="np").images
+        except ValueError as error:  # the pipeline names its arguments; this user typed flags
+            message = str(error).replace("class_labels", "--class_label").replace("batch_size", "--num_images")
+            raise ValueError(message) from None
+        if out.ndim == 2:
+            save_points_plot(out, args.output)
+        else:
+            save_image_grid(out, args.output, scale=max(1, min(4, 128 // out.shape[1])))
+    # Expected failures (a bad folder, a missing or unreachable repo, a bad flag value, an unwritable
+    # output) get one line; anything else is a bug and keeps its traceback.
+    except (ValueError, OSError, EntryNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(os.path.abspath(args.output))
     return 0
 
