@@ -79,7 +79,14 @@ def _resolve_folder(path: str, **hub_kwargs) -> str:
         )
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(repo_id=path, allow_patterns=_WEIGHT_PATTERNS, **hub_kwargs)
+    try:
+        return snapshot_download(repo_id=path, allow_patterns=_WEIGHT_PATTERNS, **hub_kwargs)
+    except (OSError, ValueError) as error:  # not found, offline, unreachable, invalid id...
+        # Most often a mistyped local path ("outputs/dmeo"): say both readings were tried.
+        raise OSError(
+            f"Could not load {path!r}: there is no local folder of that name, and fetching it as a Hub repository "
+            f"failed ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _installed_class(subfolder: str, module_stem: str, class_name: str):
@@ -420,7 +427,11 @@ class GANPipeline(DiffusionPipeline):
         import diffusers
 
         index["_diffusers_version"] = diffusers.__version__
-        code_files = {pipeline_file}
+        from diffusers.utils.dynamic_modules_utils import get_relative_import_files
+
+        # The pipeline file and the files it imports relatively (diffusers fetches those from the
+        # repository root when it resolves the pipeline class from a repo id).
+        code_files = {pipeline_file, *get_relative_import_files(pipeline_file)}
         saved = {name: component for name, component in self.components.items()}
         for name, component in (training_components or {}).items():
             if name in saved:

@@ -402,3 +402,29 @@ def test_internal_saves_and_loads_print_no_transformers_progress_bars(tmp_path, 
     assert transformers_logging.is_progress_bar_enabled()
     DCGANDiscriminator.from_pretrained(tmp_path / "quiet" / "discriminator")  # the user's own call: bar as usual
     assert "Loading weights" in capfd.readouterr().err
+
+
+def test_missing_folder_that_looks_like_a_repo_id(tmp_path, monkeypatch):
+    """`outputs/dmeo` (a typo) is neither a folder nor a reachable repo: the error says both were tried."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OSError, match="no local folder of that name, and fetching it as a Hub repository failed"):
+        GANPipeline.from_pretrained("outputs/dmeo")  # offline in the tests
+
+
+def test_pipeline_files_relative_imports_are_exported(tmp_path, monkeypatch):
+    """A pipeline file that imports a shared file relatively ships both at the root (diffusers fetches
+    a remote pipeline's relative imports from the repository root)."""
+    package = tmp_path / "mypipes"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "shared_io.py").write_text("GREETING = 'hi'\n")
+    (package / "pipeline_greeting.py").write_text(
+        "from hfgen import GANPipeline\nfrom .shared_io import GREETING\n\n\nclass GreetingPipeline(GANPipeline):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from mypipes.pipeline_greeting import GreetingPipeline
+
+    GreetingPipeline(**get_dummy_components()).save_pretrained(tmp_path / "saved")
+    assert {"pipeline_greeting.py", "shared_io.py", "modeling_dcgan.py"} <= set(os.listdir(tmp_path / "saved"))
+    assert json.loads((tmp_path / "saved" / "model_index.json").read_text())["_class_name"] == [
+        "pipeline_greeting", "GreetingPipeline"]
