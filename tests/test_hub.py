@@ -354,6 +354,7 @@ def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_p
     labels = CLASS_LABELS if conditional else None
     expected = pipe(batch_size=len(CLASS_LABELS), class_labels=labels,
                     generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
+    has_discriminator = (folder / "discriminator").is_dir()
     repo = f"test-user/tiny-{family}"
     assert cli_push([str(folder), repo]) == 0  # exactly `hfgen push DIR REPO`
 
@@ -373,7 +374,12 @@ def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_p
         with torch.no_grad():
             x = g(z, class_labels=None if labels is None else torch.tensor(labels))
         b = x.numpy() if x.dim() == 2 else (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
-        np.savez({str(out)!r}, pipeline=a, model=b)
+        logits = np.zeros(0)
+        if {has_discriminator!r}:  # a training component: same root file, same way
+            d = AutoModel.from_pretrained({repo!r}, subfolder="discriminator", trust_remote_code=True).eval()
+            with torch.no_grad():
+                logits = d(x, class_labels=None if labels is None else torch.tensor(labels)).numpy()
+        np.savez({str(out)!r}, pipeline=a, model=b, logits=logits)
         print("MODULES", type(pipe).__module__, type(pipe.gan_generator).__module__, type(g).__module__)
         """
     )
@@ -382,3 +388,10 @@ def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_p
     result = np.load(out)
     np.testing.assert_allclose(result["pipeline"], expected, atol=1e-6)
     np.testing.assert_allclose(result["model"], expected, atol=1e-6)
+    if has_discriminator:
+        from hfgen.models import DCGANDiscriminator
+
+        d = DCGANDiscriminator.from_pretrained(folder / "discriminator").eval()
+        x = torch.from_numpy(expected).permute(0, 3, 1, 2) * 2 - 1
+        with torch.no_grad():
+            np.testing.assert_allclose(result["logits"], d(x, class_labels=torch.tensor(labels)).numpy(), atol=1e-4)

@@ -155,3 +155,20 @@ def test_modeling_files_are_self_contained(family):
     config_class = {"dcgan": DCGANConfig, "mlp": MLPGANConfig}[family]
     assert config_class.__module__ == modeling.__name__ and configuration.__dict__[config_class.__name__] is config_class
     assert type(AutoConfig.for_model(config_class.model_type)) is config_class  # registered by hfgen.models
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_discriminator_holds_its_own_config_class(family):
+    """D converts G's config to `<D>Config` (same fields): AutoModel, which maps one config class to
+    one model class per process, can then load G and D of one Hub repo in one process (test_hub)."""
+    from hfgen.models.dcgan import modeling_dcgan
+    from hfgen.models.mlp import modeling_mlp_gan
+
+    if family == "dcgan":
+        config, d_cls, d_config_cls = tiny_dcgan_config(num_classes=2), DCGANDiscriminator, modeling_dcgan.DCGANDiscriminatorConfig
+    else:
+        config, d_cls, d_config_cls = MLPGANConfig(latent_dim=4, num_classes=2), MLPDiscriminator, modeling_mlp_gan.MLPDiscriminatorConfig
+    d = d_cls(config)
+    assert type(d.config) is d_config_cls and d_cls.config_class is d_config_cls
+    assert d.config.to_diff_dict() == config.to_diff_dict() and d.config.model_type == config.model_type
+    assert d_cls(d.config).config is d.config  # no second conversion

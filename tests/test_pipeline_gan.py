@@ -122,10 +122,13 @@ def test_saved_folder_layout(saved_pipeline):
         files = set(os.listdir(folder / sub))
         assert files == {"config.json", "model.safetensors", "modeling_dcgan.py"}
         assert (folder / sub / "modeling_dcgan.py").read_bytes() == source
-        auto_map = json.loads((folder / sub / "config.json").read_text())["auto_map"]
-        # Both auto classes in the ONE file transformers fetches from the repo root.
-        assert auto_map["AutoConfig"] == "modeling_dcgan.DCGANConfig"
-    assert auto_map["AutoModel"] == "modeling_dcgan.DCGANDiscriminator"
+    # Both auto classes in the ONE file transformers fetches from the repo root; G and D name distinct
+    # config classes, since AutoModel maps one config class to one model class per process.
+    auto_maps = {sub: json.loads((folder / sub / "config.json").read_text())["auto_map"] for sub in ("gan_generator", "discriminator")}
+    assert auto_maps == {
+        "gan_generator": {"AutoConfig": "modeling_dcgan.DCGANConfig", "AutoModel": "modeling_dcgan.DCGANGenerator"},
+        "discriminator": {"AutoConfig": "modeling_dcgan.DCGANDiscriminatorConfig", "AutoModel": "modeling_dcgan.DCGANDiscriminator"},
+    }
 
 
 def test_custom_component_that_is_not_self_contained_warns(tmp_path, caplog):

@@ -158,6 +158,16 @@ def _check_condition(config, class_labels, condition_embeds, batch_size: int, ro
         raise ValueError(f"This {role} takes no condition vector (condition_dim=0): do not pass condition_embeds.")
 
 
+class DCGANDiscriminatorConfig(DCGANConfig):
+    r"""[`DCGANConfig`] as held by a [`DCGANDiscriminator`]: the same fields, a class of its own.
+
+    transformers' `AutoModel` maps ONE config class to ONE model class per process: loading G and
+    then D of one repository with `AutoModel.from_pretrained(repo, subfolder=..., trust_remote_code=True)`
+    would build D as a generator if both named the same config class in `auto_map`. A saved
+    discriminator names this one. Any [`DCGANConfig`] given to [`DCGANDiscriminator`] is converted.
+    """
+
+
 class DCGANPreTrainedModel(PreTrainedModel):
     """Shared weight initialisation of the DCGAN paper: N(0, 0.02) weights, N(1, 0.02) norm scales."""
 
@@ -243,7 +253,11 @@ class DCGANDiscriminator(DCGANPreTrainedModel):
 
     main_input_name = "pixel_values"
 
+    config_class = DCGANDiscriminatorConfig
+
     def __init__(self, config: DCGANConfig):
+        if not isinstance(config, DCGANDiscriminatorConfig):  # G's config (or a copy): same fields, the discriminator's class
+            config = DCGANDiscriminatorConfig.from_dict(config.to_dict())
         super().__init__(config)
         sn = config.spectral_norm
         bias = config.discriminator_norm == "none"
@@ -283,4 +297,4 @@ class DCGANDiscriminator(DCGANPreTrainedModel):
         return logits
 
 
-__all__ = ["DCGANConfig", "DCGANGenerator", "DCGANDiscriminator", "DCGANPreTrainedModel", "SUPPORTED_IMAGE_SIZES", "NORMALIZATIONS"]
+__all__ = ["DCGANConfig", "DCGANDiscriminatorConfig", "DCGANGenerator", "DCGANDiscriminator", "DCGANPreTrainedModel", "SUPPORTED_IMAGE_SIZES", "NORMALIZATIONS"]

@@ -131,6 +131,16 @@ def _check_condition(config, class_labels, condition_embeds, batch_size: int, ro
         raise ValueError(f"This {role} takes no condition vector (condition_dim=0): do not pass condition_embeds.")
 
 
+class MLPDiscriminatorConfig(MLPGANConfig):
+    r"""[`MLPGANConfig`] as held by a [`MLPDiscriminator`]: the same fields, a class of its own.
+
+    transformers' `AutoModel` maps ONE config class to ONE model class per process: loading G and
+    then D of one repository with `AutoModel.from_pretrained(repo, subfolder=..., trust_remote_code=True)`
+    would build D as a generator if both named the same config class in `auto_map`. A saved
+    discriminator names this one. Any [`MLPGANConfig`] given to [`MLPDiscriminator`] is converted.
+    """
+
+
 class MLPGANPreTrainedModel(PreTrainedModel):
     """Shared initialisation: PyTorch's default (Kaiming-uniform) linear init, unit norm scales."""
 
@@ -198,7 +208,11 @@ class MLPDiscriminator(MLPGANPreTrainedModel):
 
     main_input_name = "points"
 
+    config_class = MLPDiscriminatorConfig
+
     def __init__(self, config: MLPGANConfig):
+        if not isinstance(config, MLPDiscriminatorConfig):  # G's config (or a copy): same fields, the discriminator's class
+            config = MLPDiscriminatorConfig.from_dict(config.to_dict())
         super().__init__(config)
         sn = config.spectral_norm
         hidden = config.discriminator_hidden_dim
@@ -237,4 +251,4 @@ class MLPDiscriminator(MLPGANPreTrainedModel):
         return logits
 
 
-__all__ = ["MLPGANConfig", "MLPGenerator", "MLPDiscriminator", "MLPGANPreTrainedModel", "MLP_NORMALIZATIONS", "OUTPUT_ACTIVATIONS"]
+__all__ = ["MLPGANConfig", "MLPDiscriminatorConfig", "MLPGenerator", "MLPDiscriminator", "MLPGANPreTrainedModel", "MLP_NORMALIZATIONS", "OUTPUT_ACTIVATIONS"]
