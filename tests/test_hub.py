@@ -357,6 +357,9 @@ def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_p
     has_discriminator = (folder / "discriminator").is_dir()
     repo = f"test-user/tiny-{family}"
     assert cli_push([str(folder), repo]) == 0  # exactly `hfgen push DIR REPO`
+    with_hfgen = GANPipeline.from_pretrained(repo)(batch_size=len(CLASS_LABELS), class_labels=labels,
+                                                   generator=torch.Generator("cpu").manual_seed(SEED), output_type="np")
+    np.testing.assert_allclose(with_hfgen.images, expected, atol=1e-6)  # door 1 with hfgen, by repo id
 
     out = tmp_path / "from_repo_id.npz"
     # The subprocess inherits the `hub` fixture's environment: HF_ENDPOINT is the local server, HF_HOME is fresh.
