@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import inspect
 import json
-import math
 import os
 import shutil
 from typing import Any, Dict, List, Optional, Tuple, Union
