@@ -330,71 +330,70 @@ def test_training_with_push_to_hub(hub, tmp_path):
     assert not [p for p, data in stored.items() if str(tmp_path).encode() in data]
 
 
-def _family_folder(request, family: str, tmp_path: Path) -> Path:
-    """An exported folder of `family`: the trained class-conditional DCGAN, or a saved MLP pipeline."""
-    if family == "dcgan":
-        return request.getfixturevalue("folder")
-    return _fake_folder(tmp_path / "mlp-run", {"loss": "vanilla"})
-
-
-@pytest.mark.parametrize("family", ["dcgan", "mlp"])
-def test_pushed_repo_loads_from_its_id_without_hfgen(family, request, hub, tmp_path, run_without_hfgen):
+def test_pushed_repo_loads_from_its_id_without_hfgen(folder, hub, tmp_path, run_without_hfgen):
     """A user's walk: `hfgen push`, then plain diffusers/transformers load the REPO ID (no snapshot first).
 
     Guards the Hub layout: diffusers downloads only `{component}/{module}.py` of a custom component
     (not the files it imports), and transformers' `AutoModel.from_pretrained(repo, subfolder=...)`
     fetches remote code from the repo root. Each modeling file must therefore be self-contained and
-    also sit at the repo root. Both families, since diffusers caches dynamic modules by file name.
+    also sit at the repo root. Both families load in ONE process (diffusers caches dynamic modules
+    by file name), and G then D of one repo (AutoModel maps one config class to one model class).
     """
     from hfgen import GANPipeline
+    from hfgen.models import DCGANDiscriminator
 
-    folder = _family_folder(request, family, tmp_path)
-    pipe = GANPipeline.from_pretrained(folder)
-    conditional = pipe.gan_generator.config.num_classes > 0
-    labels = CLASS_LABELS if conditional else None
-    expected = pipe(batch_size=len(CLASS_LABELS), class_labels=labels,
-                    generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
-    has_discriminator = (folder / "discriminator").is_dir()
-    repo = f"test-user/tiny-{family}"
-    assert cli_push([str(folder), repo]) == 0  # exactly `hfgen push DIR REPO`
-    with_hfgen = GANPipeline.from_pretrained(repo)(batch_size=len(CLASS_LABELS), class_labels=labels,
-                                                   generator=torch.Generator("cpu").manual_seed(SEED), output_type="np")
-    np.testing.assert_allclose(with_hfgen.images, expected, atol=1e-6)  # door 1 with hfgen, by repo id
+    folders = {"dcgan": folder, "mlp": _fake_folder(tmp_path / "mlp-run", {"loss": "vanilla"})}
+    cases = []
+    for family in ("dcgan", "mlp"):
+        pipe = GANPipeline.from_pretrained(folders[family])
+        labels = CLASS_LABELS if pipe.gan_generator.config.num_classes > 0 else None
+        expected = pipe(batch_size=len(CLASS_LABELS), class_labels=labels,
+                        generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
+        repo = f"test-user/tiny-{family}"
+        assert cli_push([str(folders[family]), repo]) == 0  # exactly `hfgen push DIR REPO`
+        with_hfgen = GANPipeline.from_pretrained(repo)(batch_size=len(CLASS_LABELS), class_labels=labels,
+                                                       generator=torch.Generator("cpu").manual_seed(SEED), output_type="np")
+        np.testing.assert_allclose(with_hfgen.images, expected, atol=1e-6)  # door 1 with hfgen, by repo id
+        cases.append((family, repo, labels, (folders[family] / "discriminator").is_dir(), expected))
 
-    out = tmp_path / "from_repo_id.npz"
     # The subprocess inherits the `hub` fixture's environment: HF_ENDPOINT is the local server, HF_HOME is fresh.
+    out = tmp_path / "from_repo_id.npz"
     stdout = run_without_hfgen(
         f"""
         import numpy as np, torch
         from diffusers import DiffusionPipeline
         from transformers import AutoModel
-        labels = {labels!r}
-        pipe = DiffusionPipeline.from_pretrained({repo!r}, trust_remote_code=True)
-        a = pipe(batch_size={len(CLASS_LABELS)}, class_labels=labels,
-                 generator=torch.Generator("cpu").manual_seed({SEED}), output_type="np").images
-        g = AutoModel.from_pretrained({repo!r}, subfolder="gan_generator", trust_remote_code=True).eval()
-        z = torch.randn({len(CLASS_LABELS)}, g.config.latent_dim, generator=torch.Generator("cpu").manual_seed({SEED}))
-        with torch.no_grad():
-            x = g(z, class_labels=None if labels is None else torch.tensor(labels))
-        b = x.numpy() if x.dim() == 2 else (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
-        logits = np.zeros(0)
-        if {has_discriminator!r}:  # a training component: same root file, same way
-            d = AutoModel.from_pretrained({repo!r}, subfolder="discriminator", trust_remote_code=True).eval()
+        results = {{}}
+        for family, repo, labels, has_discriminator in {[c[:4] for c in cases]!r}:
+            pipe = DiffusionPipeline.from_pretrained(repo, trust_remote_code=True)
+            a = pipe(batch_size={len(CLASS_LABELS)}, class_labels=labels,
+                     generator=torch.Generator("cpu").manual_seed({SEED}), output_type="np").images
+            g = AutoModel.from_pretrained(repo, subfolder="gan_generator", trust_remote_code=True).eval()
+            z = torch.randn({len(CLASS_LABELS)}, g.config.latent_dim, generator=torch.Generator("cpu").manual_seed({SEED}))
+            y = None if labels is None else torch.tensor(labels)
             with torch.no_grad():
-                logits = d(x, class_labels=None if labels is None else torch.tensor(labels)).numpy()
-        np.savez({str(out)!r}, pipeline=a, model=b, logits=logits)
-        print("MODULES", type(pipe).__module__, type(pipe.gan_generator).__module__, type(g).__module__)
+                x = g(z, class_labels=y)
+            results[family + "/pipeline"] = a
+            results[family + "/model"] = x.numpy() if x.dim() == 2 else (x / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+            if has_discriminator:  # a training component: same root file, loaded after G in this process
+                d = AutoModel.from_pretrained(repo, subfolder="discriminator", trust_remote_code=True).eval()
+                with torch.no_grad():
+                    results[family + "/logits"] = d(x, class_labels=y).numpy()
+            print("MODULES", type(pipe).__module__, type(pipe.gan_generator).__module__, type(g).__module__)
+        np.savez({str(out)!r}, **results)
         """
     )
-    modules = stdout.rsplit("MODULES", 1)[1].split()
-    assert modules[0].startswith("diffusers_modules") and modules[2].startswith("transformers_modules")
+    for line in stdout.split("MODULES")[1:]:
+        modules = line.split()
+        assert modules[0].startswith("diffusers_modules") and modules[2].startswith("transformers_modules")
     result = np.load(out)
-    np.testing.assert_allclose(result["pipeline"], expected, atol=1e-6)
-    np.testing.assert_allclose(result["model"], expected, atol=1e-6)
-    if has_discriminator:
-        from hfgen.models import DCGANDiscriminator
-
-        d = DCGANDiscriminator.from_pretrained(folder / "discriminator").eval()
-        x = torch.from_numpy(expected).permute(0, 3, 1, 2) * 2 - 1
-        with torch.no_grad():
-            np.testing.assert_allclose(result["logits"], d(x, class_labels=torch.tensor(labels)).numpy(), atol=1e-4)
+    for family, _, labels, has_discriminator, expected in cases:
+        np.testing.assert_allclose(result[family + "/pipeline"], expected, atol=1e-6)
+        np.testing.assert_allclose(result[family + "/model"], expected, atol=1e-6)
+        if has_discriminator:
+            d = DCGANDiscriminator.from_pretrained(folders[family] / "discriminator").eval()
+            x = torch.from_numpy(expected).permute(0, 3, 1, 2) * 2 - 1
+            with torch.no_grad():
+                logits = d(x, class_labels=torch.tensor(labels)).numpy()
+            np.testing.assert_allclose(result[family + "/logits"], logits, atol=1e-4)
+    assert any(case[3] for case in cases)  # the discriminator path ran
