@@ -639,15 +639,19 @@ class Trainer:
         return summary
 
     def _weights_digest(self) -> str:
-        """sha256 over every model's (and the EMA's) state dict, in a fixed order."""
+        """sha256 over every model's (and the EMA's) parameters, in a fixed order.
+
+        Buffers are left out: BatchNorm running statistics are per process under DDP (each
+        process normalises its own batches; DDP re-broadcasts rank 0's at each wrapped forward).
+        """
         digest = hashlib.sha256()
         models = dict(self.unwrapped)
         if self.ema is not None:
             models["ema"] = self.ema.shadow
         for name in sorted(models):
-            for key, tensor in sorted(models[name].state_dict().items()):
+            for key, tensor in sorted(models[name].named_parameters()):
                 digest.update(f"{name}.{key}".encode())
-                digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+                digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         return digest.hexdigest()
 
     def _check_loss_magnitude(self, row: dict) -> None:
