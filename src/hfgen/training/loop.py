@@ -313,7 +313,14 @@ class Trainer:
         old_task = recorded.get("task")
         if old_task is not None:
             new_task = self._task_settings()
-            changed = sorted(k for k in set(old_task) | set(new_task) if old_task.get(k) != new_task.get(k))
+            # The same setting may appear as a raw flag (None: "from the preset") and resolved:
+            # report each setting once, by its resolved value when there is one.
+            by_leaf: dict[str, str] = {}
+            for key in sorted(k for k in set(old_task) | set(new_task) if old_task.get(k) != new_task.get(k)):
+                leaf = key.split(".")[-1]
+                if leaf not in by_leaf or (old_task.get(key) is not None and new_task.get(key) is not None):
+                    by_leaf[leaf] = key
+            changed = sorted(by_leaf.values())
             optimizer = [k for k in changed if k.split(".")[-1] == "optimizer"]
             if optimizer:
                 raise ConfigurationError(
