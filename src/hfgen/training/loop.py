@@ -201,7 +201,8 @@ class Trainer:
         value = self.args.resume_from_checkpoint
         if not value:
             return 0
-        for path in incomplete_checkpoints(self.checkpoints_dir):
+        main = self.accelerator.is_main_process
+        for path in incomplete_checkpoints(self.checkpoints_dir) if main else []:
             logger.warning("Skipping %s: it lacks state.json or state.safetensors (a damaged or partly deleted checkpoint).", path)
         if value == "latest":
             candidates = [path for _, path in reversed(list_checkpoints(self.checkpoints_dir))]
@@ -230,7 +231,7 @@ class Trainer:
                     raise ConfigurationError(f"Cannot resume from {path}: {error}; {advice}.") from None
                 damaged.append(error)
                 continue
-            if damaged:
+            if damaged and main:
                 logger.warning(
                     "The newest checkpoint is damaged (%s); resuming from the newest intact one instead: %s.",
                     "; ".join(str(e) for e in damaged), path,
@@ -732,6 +733,7 @@ class Trainer:
                     pipe.save_pretrained(folder, training_components=self.task.training_components(models))
                     with open(os.path.join(folder, "eval_results.json"), "w") as f:
                         json.dump({**result, "step": step}, f, indent=2, default=float)
+                    apply_umask_mode(folder)
                 if alarms and self.args.stop_on_collapse:
                     stop = [f"collapse alarm at step {step}: " + "; ".join(alarms)]
         if acc.num_processes > 1:

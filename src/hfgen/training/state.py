@@ -15,7 +15,7 @@ import random
 import re
 import shutil
 import threading
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
