@@ -64,7 +64,7 @@ def test_resume_applies_the_new_learning_rate_and_says_so(tmp_path):
     """Guards the resume policy: a new --learning_rate applies from the resumed step on (it was
     silently ignored: the checkpoint's optimizer kept the old one while the card stated the new)."""
     main("gan", ring_flags(tmp_path, 2, "--learning_rate", "1e-3"))
-    main("gan", ring_flags(tmp_path, 4, "--learning_rate", "1e-4", "--resume_from_checkpoint", "latest"))
+    main("gan", ring_flags(tmp_path, 4, "--learning_rate", "1e-4", "--n_critic", "2", "--resume_from_checkpoint", "latest"))
     history = json.loads((tmp_path / "logs" / "history.json").read_text())
     assert [(row["step"], row["lr"]) for row in history] == [(1, 1e-3), (2, 1e-3), (3, 1e-4), (4, 1e-4)]
     state = load_file(tmp_path / "checkpoints" / "checkpoint-4" / "state.safetensors")
@@ -78,6 +78,7 @@ def test_resume_applies_the_new_learning_rate_and_says_so(tmp_path):
         assert tree["schedulers"][name]["base_lrs"] == [pytest.approx(1e-4)]
     summary = json.loads((tmp_path / "logs" / "summary.json").read_text())
     assert any("Learning rate changed on resume at step 2" in w and "0.001 -> 0.0001" in w for w in summary["warnings"])
+    assert any("Resumed from step 2 with changed settings: gan_resolved.n_critic 1 -> 2" in w for w in summary["warnings"])
     card = (tmp_path / "README.md").read_text()
     assert "[!WARNING]" in card and "Learning rate changed on resume at step 2" in card
     assert json.loads((tmp_path / "logs" / "training_args.json").read_text())["training"]["learning_rate"] == 1e-4

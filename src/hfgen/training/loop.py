@@ -221,7 +221,7 @@ class Trainer:
         for path in candidates:
             try:
                 tree = load_checkpoint_tree(path)
-                self._check_resumable(tree, path)
+                notes = self._check_resumable(tree, path)
                 step = self._load_checkpoint(path, tree)
             except CorruptCheckpointError as error:
                 if value != "latest":
@@ -236,6 +236,8 @@ class Trainer:
                     "The newest checkpoint is damaged (%s); resuming from the newest intact one instead: %s.",
                     "; ".join(str(e) for e in damaged), path,
                 )
+            for note in notes:  # after the load, which restored the checkpoint's own warnings
+                self._warn(note)
             logger.info("Resumed from %s at step %d", path, step)
             return step
         raise ConfigurationError(
@@ -285,8 +287,11 @@ class Trainer:
         walk("", json.loads(json.dumps(self.task.describe(), default=str)))
         return flat
 
-    def _check_resumable(self, tree: dict, path: str) -> None:
-        """Refuses a checkpoint this run cannot continue: other model shapes, other optimizer, no steps left."""
+    def _check_resumable(self, tree: dict, path: str) -> list[str]:
+        """Refuses a checkpoint this run cannot continue: other model shapes, other optimizer, no steps left.
+
+        Returns warnings for the settings that changed but can continue (loss, n_critic, ...).
+        """
         step = int(tree["step"])
         if step >= self.args.max_train_steps:
             raise ConfigurationError(
@@ -330,11 +335,12 @@ class Trainer:
                     f"{old_task.get(optimizer[0])}, or start afresh in another --output_dir."
                 )
             if changed:
-                self._warn(
+                return [
                     f"Resumed from step {step} with changed settings: "
                     + ", ".join(f"{k} {old_task.get(k)!r} -> {new_task.get(k)!r}" for k in changed)
                     + " (the steps before used the checkpoint's)."
-                )
+                ]
+        return []
 
     def _warn(self, message: str) -> None:
         """A loud warning: logged now, and listed in logs/summary.json and on the model card."""
@@ -842,8 +848,10 @@ class Trainer:
                 summary["model_card"] = os.path.join(out, os.path.relpath(write_model_card(stage, repo_id=self.args.hub_model_id), stage))
             self._write_summary(summary, stage)
             apply_umask_mode(stage)  # safetensors writes weights 0600; the user's umask decides
-        except OSError as error:
-            shutil.rmtree(stage, ignore_errors=True)
+        except BaseException as error:
+            shutil.rmtree(stage, ignore_errors=True)  # the previous export stays as it was
+            if not isinstance(error, OSError):
+                raise
             reason = "No space left on device" if error.errno == errno.ENOSPC else (error.strerror or str(error))
             where = self.last_checkpoint or "none (no checkpoint was written)"
             raise StorageError(
