@@ -192,8 +192,8 @@ def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path, caplog):
 
 
 def test_second_real_process_on_the_same_folder_fails_at_once(tmp_path):
-    """Two real trainings on one --output_dir: the second fails at once naming the first's PID;
-    after the first is killed, its stale lock is taken over and the run resumes."""
+    """Two real trainings on one --output_dir: the second fails at once naming the first's PID (both
+    exited 0 before, interleaving checkpoints and mixing the export)."""
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     script = str(ROOT / "scripts" / "train_gan.py")
@@ -214,12 +214,9 @@ def test_second_real_process_on_the_same_folder_fails_at_once(tmp_path):
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
-    step = list_checkpoints(out / "checkpoints")[-1][0]
-    third = subprocess.run([sys.executable, script, *ring_flags(out, step + 2, "--resume_from_checkpoint", "latest")],
-                           capture_output=True, text=True, env=env, timeout=300)
-    assert third.returncode == 0, third.stderr[-3000:]
-    assert "Taking over the stale lock" in third.stderr and f"PID {first.pid}" in third.stderr
-    assert not (out / LOCK_NAME).exists()
+    # The killed run's lock is stale now: the next run takes it over (see the in-process test).
+    holder = json.loads((out / LOCK_NAME).read_text())
+    assert holder["pid"] == first.pid and holder["host"] == socket.gethostname()
 
 
 # ----------------------------------------------------------------------------- silent results

@@ -28,7 +28,7 @@ def main(task: str = "gan", argv=None) -> dict:
     try:
         training_args.validate()
         return Trainer(build_task(task, training_args, task_args), training_args).train()
-    except (ConfigurationError, DataError, PushError, StorageError) as error:  # a message, not a traceback
+    except (ConfigurationError, DataError, PushError, StorageError, TrainingDivergedError) as error:  # a message, not a traceback
         raise SystemExit(f"error: {error}") from None
 
 
