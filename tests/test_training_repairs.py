@@ -197,13 +197,14 @@ def test_second_real_process_on_the_same_folder_fails_at_once(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     script = str(ROOT / "scripts" / "train_gan.py")
-    first = subprocess.Popen([sys.executable, script, *ring_flags(out, 100000, "--checkpointing_steps", "50")],
+    first = subprocess.Popen([sys.executable, script, *ring_flags(out, 10**6, "--checkpointing_steps", "0")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and not list_checkpoints(out / "checkpoints"):
+        while time.time() < deadline and not (out / LOCK_NAME).is_file():
             time.sleep(0.05)
         assert (out / LOCK_NAME).is_file(), "the first run took no lock"
+        assert first.poll() is None
         start = time.time()
         second = subprocess.run([sys.executable, script, *ring_flags(out, 10)], capture_output=True, text=True, env=env,
                                 timeout=120)
