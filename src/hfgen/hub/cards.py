@@ -258,6 +258,7 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
     (per subfolder: ``config``, ``class_name``, ``num_parameters``, ``num_buffers``, ``size_bytes``, ``dtypes``,
     ``in_pipeline``, ``code_files``), ``training`` (``logs/training_args.json``, or {}),
     ``history`` (``rows``, ``last``; None without a log), ``summary`` (``logs/summary.json`` or {}),
+    ``warnings`` (the summary's training warnings, possibly empty),
     ``dataset`` (None when unknown), ``images`` (relative paths of ``samples`` / ``loss_curves``, or
     None), ``evaluation`` (None when not evaluated), ``versions``, ``files`` (top-level entries).
     """
@@ -279,6 +280,8 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
     eval_raw = _read_json(eval_path)
     evaluation = _evaluation(eval_raw, eval_path) if eval_raw is not None else None
     versions = {"diffusers": index.get("_diffusers_version")}
+    summary = _read_json(folder / "logs" / "summary.json")
+    summary = summary if isinstance(summary, dict) else {}
     for comp in components.values():
         if comp["config"].get("transformers_version"):
             versions["transformers"] = comp["config"]["transformers_version"]
@@ -295,7 +298,9 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
         "components": components,
         "training": training,
         "history": history,
-        "summary": _read_json(folder / "logs" / "summary.json") or {},
+        "summary": summary,
+        # Divergence, learning-rate changes on resume, ...: shown as a warning block on the card.
+        "warnings": [str(w) for w in summary.get("warnings") or []],
         "dataset": _dataset_info(training),
         "images": {
             "samples": "samples.png" if (folder / "samples.png").is_file() else None,

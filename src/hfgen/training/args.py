@@ -7,6 +7,7 @@ live in the models' `PretrainedConfig`s; these classes hold only how to train.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
@@ -92,6 +93,10 @@ class TrainingArguments:
         for ok, message in checks:
             if not ok:
                 raise ConfigurationError(message + ".")
+        if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            raise ConfigurationError(
+                f"--output_dir {self.output_dir} is an existing file, not a folder: pass a folder path (it is created if missing)."
+            )
         from diffusers.optimization import SchedulerType
 
         names = [s.value for s in SchedulerType]

@@ -155,7 +155,7 @@ class GANTask(Task):
             if architecture == "mlp":
                 d_norm = a.discriminator_norm or "none"
                 config = MLPGANConfig(
-                    latent_dim=a.latent_dim or 16,
+                    latent_dim=_first_set(a.latent_dim, 16),
                     data_dim=dataset.data_dim,
                     generator_hidden_dim=_first_set(a.generator_hidden_dim, a.hidden_dim),
                     discriminator_hidden_dim=_first_set(a.discriminator_hidden_dim, a.hidden_dim),
@@ -170,7 +170,7 @@ class GANTask(Task):
             else:
                 d_norm = a.discriminator_norm or s["image_discriminator_norm"]
                 config = DCGANConfig(
-                    latent_dim=a.latent_dim or 64,
+                    latent_dim=_first_set(a.latent_dim, 64),
                     image_size=dataset.image_size,
                     num_channels=dataset.num_channels,
                     generator_channels=a.generator_channels,
