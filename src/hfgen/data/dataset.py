@@ -107,6 +107,33 @@ class GenDataset(Dataset):
         self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
         return self
 
+    def describe(self, max_names: int = 20) -> str:
+        """One human-readable line on what was found: examples, size, channels, classes, captions.
+
+        Printed once when training starts, so that a user sees at once whether their folder was read
+        as they meant (e.g. class subfolders found, captions picked up).
+        """
+        data = self.tensors[self.primary_key]
+        parts = [f"{len(self):,} examples"]
+        if self.kind == "image":
+            channels = {1: "grey-scale", 3: "RGB"}.get(self.num_channels, f"{self.num_channels} channels")
+            parts.append(f"images of {data.shape[-2]}x{data.shape[-1]} pixels, {self.num_channels} channel"
+                         f"{'s' if self.num_channels != 1 else ''} ({channels})")
+        else:
+            parts.append(f"{data.shape[1]}-D points")
+        if self.num_classes:
+            names = self.class_names or []
+            shown = ", ".join(names[:max_names]) + (f", ... ({len(names) - max_names} more)" if len(names) > max_names else "")
+            parts.append(f"{self.num_classes} classes ({shown})" if names else f"{self.num_classes} classes")
+        else:
+            parts.append("no class labels")
+        if self.texts is not None:
+            with_text = sum(1 for t in self.texts if t)
+            parts.append(f"captions on {with_text:,} of {len(self):,} examples")
+        else:
+            parts.append("no captions")
+        return f"Data {self.name!r}: " + "; ".join(parts) + "."
+
     def __repr__(self) -> str:
         shape = tuple(self.tensors[self.primary_key].shape)
         extra = f", num_classes={self.num_classes}" if self.num_classes else ""
