@@ -33,7 +33,15 @@ def _train(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") and len(argv) == 1:
         print(f"usage: hfgen train TASK [flags]   (TASK: {', '.join(sorted(TASKS))}; `hfgen train gan --help` lists the flags)")
         return 0
-    summary = main(argv[0], argv[1:])
+    # HfArgumentParser names the program after sys.argv[0] (argparse's default): make `--help` and
+    # usage errors read `usage: hfgen train gan ...`, as typed, rather than `usage: hfgen`.
+    program = sys.argv[0] if sys.argv else None
+    sys.argv[:1] = [f"hfgen train {argv[0]}"]
+    try:
+        summary = main(argv[0], argv[1:])
+    finally:
+        if program is not None:
+            sys.argv[0] = program
     print(json.dumps(summary, indent=2))
     return 0
 

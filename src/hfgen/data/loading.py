@@ -397,10 +397,11 @@ def _dataset_to_gen(
         ds = ds.cast_column(image_column, datasets.Image(decode=False))
     values = list(ds[image_column])
     where = [f"row {i} of column {image_column!r} in {source}" for i in range(len(values))]
+    native: dict = {}
     pixels = uint8_to_tensor(
         images_to_uint8(
             values, image_size=image_size, num_channels=num_channels,
-            center_crop=center_crop, where=where,
+            center_crop=center_crop, where=where, native=native,
         )
     )
     tensors = {"pixel_values": pixels}
@@ -410,7 +411,7 @@ def _dataset_to_gen(
     texts = None
     if text_column is not None:
         texts = ["" if t is None else str(t) for t in ds[text_column]]
-    return GenDataset(
+    data = GenDataset(
         tensors,
         kind="image",
         num_classes=num_classes,
@@ -420,6 +421,8 @@ def _dataset_to_gen(
         texts=texts,
         name=source,
     )
+    data.native = native
+    return data
 
 
 def _table_to_points(ds, *, source, label_column, text_column, image_size, num_channels) -> GenDataset:

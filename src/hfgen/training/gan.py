@@ -119,6 +119,33 @@ class GANArguments:
         return values
 
 
+def _data_record(dataset) -> dict:
+    """What the model card needs to know about the training data (recorded in training_args.json).
+
+    ``source`` is decided here, where the data were found: a path that exists on this machine is
+    "local" and is never described (or linked) as a Hub dataset, whatever its spelling.
+    """
+    import os
+
+    from hfgen.data import EMBEDDED_DATASETS
+
+    name = dataset.name or ""
+    if name in EMBEDDED_DATASETS:
+        source = "embedded"
+    elif name and os.path.exists(os.path.expanduser(name)):
+        source = "local"
+    else:
+        source = "hub"
+    return {
+        "source": source,
+        "kind": dataset.kind,
+        "examples": len(dataset),
+        "class_names": list(dataset.class_names) if dataset.num_classes and dataset.class_names else None,
+        "has_captions": dataset.has_text,
+        "description": dataset.describe(name=os.path.basename(os.path.normpath(name)) if source == "local" else None),
+    }
+
+
 class GANTask(Task):
     """Trains G against D with any registered adversarial loss and Lipschitz constraint."""
 
@@ -274,6 +301,7 @@ class GANTask(Task):
 
         self._resolve_for_data(dataset)
         self._announce(dataset)
+        self.data_record = _data_record(dataset)
         self.dataset_kind = dataset.kind
         self.data_key = dataset.primary_key
         self.num_classes = dataset.num_classes if self.gan_args.class_conditional else 0
@@ -433,4 +461,4 @@ class GANTask(Task):
     def describe(self) -> dict:
         """Effective GAN settings (preset resolved) for logs and model cards."""
         return {"task": self.name, "gan": asdict(self.gan_args), "gan_resolved": self.settings, "learning_rate": self.learning_rate,
-                "preset_fills": getattr(self, "preset_fills", {})}
+                "preset_fills": getattr(self, "preset_fills", {}), "data": getattr(self, "data_record", None)}
