@@ -434,7 +434,7 @@ class GANTask(Task):
                 raise ConfigurationError(f"init_from={folder!r} has no {sub}/model.safetensors (an exported hfgen folder has both).")
             with open(os.path.join(path, "config.json")) as f:
                 saved = json.load(f)
-            ours = self.models[name].config.to_dict()
+            ours = json.loads(json.dumps(self.models[name].config.to_dict()))  # as saved: JSON keys (id2label) are strings
             mismatched = [k for k, v in saved.items() if k in ours and k not in ("auto_map", "architectures", "transformers_version", "dtype") and ours[k] != v]
             if mismatched:
                 raise ConfigurationError(
