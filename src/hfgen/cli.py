@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  train TASK ...  train a model (same as `accelerate launch scripts/train_TASK.py ...`)")
         print("  demo            train the demo GAN on embedded MNIST-5k digits and export it")
         print("  sample          write a sample grid from an exported folder or Hub repository")
-        print("  evaluate        FID/KID/IS/precision-recall/coverage of a model against a dataset (JSON + table)")
+        print("  evaluate        FID/KID/IS/precision-recall/coverage/modes of a model against a dataset (JSON + table)")
         print("  push DIR REPO   upload an exported folder (with its model card) to the Hub")
         print("  card DIR        (re-)render the model card README.md of an exported folder")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2

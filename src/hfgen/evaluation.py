@@ -1020,7 +1020,7 @@ def cli_evaluate(argv: list[str]) -> int:
         help="Embedded name (digits, mnist5k, ring8, grid25), image folder, .npy/.csv file of points, saved dataset or Hub dataset.",
     )
     parser.add_argument("--metrics", default="auto", help=f"Comma-separated from {','.join(METRIC_NAMES)} or auto (default).")
-    parser.add_argument("--num_samples", type=int, default=2000, help="Generated samples (and max real examples). Default 2000.")
+    parser.add_argument("--num_samples", type=int, default=2000, help="Generated samples (and max real examples): at least 4, and k + 1 with the k-NN metrics (6 with coverage). Default 2000.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch_size", type=int, default=500)
     parser.add_argument("--extractor", default="auto", choices=list(_EXTRACTORS))
