@@ -316,3 +316,19 @@ def test_test_runs_and_bench_train_leave_no_temporary_folders(tmp_path):
                     "--threads", "1", "--out", str(tmp_path / "train.json")],
                    check=True, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert sorted(p.name for p in scratch.iterdir()) == []
+
+
+def test_card_never_links_local_data_as_a_hub_dataset(tmp_path, monkeypatch):
+    """Guards: a card linked `huggingface.co/datasets/<local folder>`. The source recorded at training
+    time decides; without a record, a relative path that exists or a points file is local too."""
+    from hfgen.hub.cards import _dataset_info
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "pets").mkdir(parents=True)
+    recorded = _dataset_info({"training": {"dataset": "elsewhere/pets"}, "data": {"source": "local", "kind": "image"}})
+    assert (recorded["kind"], recorded["hub_id"], recorded["name"]) == ("local", None, "pets")
+    for name in ("data/pets", "me/points.npy", "me/points.csv"):
+        info = _dataset_info({"training": {"dataset": name}})
+        assert info["kind"] == "local" and info["hub_id"] is None and "huggingface.co" not in info["description"], name
+    assert "points" in _dataset_info({"training": {"dataset": "me/points.npy"}})["description"]
+    assert _dataset_info({"training": {"dataset": "owner/name"}, "data": {"source": "hub"}})["hub_id"] == "owner/name"

@@ -265,9 +265,9 @@ class Evaluator:
         if isinstance(metrics, str):
             metrics = [m.strip() for m in metrics.split(",") if m.strip()]
         if int(batch_size) < 1:
-            raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+            raise EvaluationError(f"--batch_size must be >= 1, got {batch_size}")
         if extractor not in _EXTRACTORS:
-            raise EvaluationError(f"extractor={extractor!r} is unknown; choose one of {list(_EXTRACTORS)}")
+            raise EvaluationError(f"--extractor {extractor!r} is unknown; choose one of {list(_EXTRACTORS)}")
         self.num_samples = int(num_samples)
         self.seed = int(seed)
         self.batch_size = int(batch_size)
@@ -318,9 +318,9 @@ class Evaluator:
         if extractor == "auto":
             extractor = self._auto_extractor(data)
         if self.kind == "vector" and extractor != "identity":
-            raise EvaluationError(f"extractor={extractor!r} needs images; vector data uses 'identity'")
+            raise EvaluationError(f"--extractor {extractor!r} needs images; vector data uses 'identity' (or leave --extractor auto)")
         if self.kind == "image" and extractor == "identity":
-            raise EvaluationError("extractor='identity' is for vector data; use mnist5k, digits or inception")
+            raise EvaluationError("--extractor identity is for vector data; use mnist5k, digits or inception (or leave --extractor auto)")
         self.metrics = self._resolve_metrics(metrics, extractor)
         # One minimum for every metric, checked here, before any feature is extracted.
         need = self.min_samples(self.metrics, self.settings)
@@ -420,7 +420,7 @@ class Evaluator:
             elif name in METRIC_NAMES:
                 group = (name,)
             else:
-                raise EvaluationError(f"unknown metric {name!r}; choose from {list(METRIC_NAMES)} or 'auto'")
+                raise EvaluationError(f"--metrics: unknown metric {name!r}; choose from {list(METRIC_NAMES)} or 'auto'")
             out += [g for g in group if g not in out]
         for name in out:
             if name == "modes" and not self.mixture:
