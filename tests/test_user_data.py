@@ -133,6 +133,8 @@ def test_class_names_reach_the_config_and_the_data_is_described(tmp_path, capsys
     GANTask(GANArguments(**tiny), batch_size=4).setup(load_train_dataset(str(_image_folder(tmp_path / "captioned", captions=True))))
     err = capsys.readouterr().err
     assert "captions on 12 of 12" in err and "does not use the captions" in err
+    # with a metadata.jsonl `datasets` drops the subfolder classes: hfgen keeps them
+    assert "2 classes (cat, dog)" in err
 
 
 # -- item 8: training on points, the card, evaluating a user's mixture -------------------------------

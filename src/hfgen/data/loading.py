@@ -376,9 +376,33 @@ def _load_point_file(path: str, source: str, *, label_column, num_samples, seed,
     return _points_to_gen(points, source=source, labels=encoded)
 
 
+def _labels_from_subfolders(values: list, folder: str):
+    """Class labels from one level of subfolders (``folder/<class>/<image>``), or None.
+
+    `datasets`' image folder infers them only when there is no metadata file: with a metadata.jsonl
+    (e.g. for captions) the classes would be lost silently. Same rule as `datasets`: every image one
+    level down, and more than one subfolder.
+    """
+    root = os.path.abspath(folder)
+    names = []
+    for value in values:
+        path = value.get("path") if isinstance(value, dict) else None
+        if not path:
+            return None
+        parts = os.path.relpath(os.path.abspath(path), root).split(os.sep)
+        if len(parts) != 2 or parts[0] in (os.curdir, os.pardir):
+            return None
+        names.append(parts[0])
+    if len(set(names)) < 2:
+        return None
+    classes = sorted(set(names))
+    lookup = {n: i for i, n in enumerate(classes)}
+    return torch.tensor([lookup[n] for n in names], dtype=torch.long), len(classes), classes
+
+
 def _dataset_to_gen(
     ds, *, source, image_size, num_channels, image_column, label_column, text_column,
-    num_samples, seed, center_crop,
+    num_samples, seed, center_crop, folder=None,
 ) -> GenDataset:
     import datasets
 
@@ -408,6 +432,10 @@ def _dataset_to_gen(
     num_classes, class_names = 0, None
     if label_column is not None:
         tensors["labels"], num_classes, class_names = _encode_labels(ds, label_column, source)
+    elif folder is not None:
+        found = _labels_from_subfolders(values, folder)
+        if found is not None:
+            tensors["labels"], num_classes, class_names = found
     texts = None
     if text_column is not None:
         texts = ["" if t is None else str(t) for t in ds[text_column]]
@@ -522,8 +550,11 @@ def load_train_dataset(
             image_size=image_size, num_channels=num_channels,
         )
     with contextlib.ExitStack() as stack:
+        folder = None
         if os.path.exists(path):
             ds = _load_local(path, split, cache_dir, stack)
+            # an image folder (not a save_to_disk one): its class subfolders may still have to be read
+            folder = None if _is_saved_dataset(path) else path
         elif _looks_like_path(name):
             raise DataPathNotFoundError(
                 f"Local path {name!r} does not exist. Fix: check the path, or pass a Hub dataset "
@@ -540,5 +571,5 @@ def load_train_dataset(
         return _dataset_to_gen(
             ds, source=name, image_size=image_size, num_channels=num_channels,
             image_column=image_column, label_column=label_column, text_column=text_column,
-            num_samples=num_samples, seed=seed, center_crop=center_crop,
+            num_samples=num_samples, seed=seed, center_crop=center_crop, folder=folder,
         )
