@@ -34,7 +34,7 @@ PRESETS: dict[str, dict] = {
     "lsgan": dict(_ADAM_GAN, loss="lsgan"),  # Mao et al. 2017
     # PacGAN (Lin et al. 2018) packing 4 with a hinge loss, no spectral norm, 5 D steps at a high LR: the
     # tuned configuration of scripts/bench_mixtures.py (8/8 modes, 96.5% high quality on ring8 at 16k
-    # steps). The vanilla preset stays at 0-1 of 8 modes on ring8 at 6k steps: see _VECTOR_DEFAULT.
+    # steps). The vanilla preset stays at 0-1 of 8 modes on ring8 at 6k steps: see AUTO_PRESETS.
     "pacgan4-hinge": dict(
         loss="hinge", spectral_norm=False, optimizer="adam", learning_rate=1e-3, adam_beta1=0.5, adam_beta2=0.999, n_critic=5,
         image_discriminator_norm="none",
@@ -198,7 +198,7 @@ class GANTask(Task):
         a = self.gan_args
         self.settings = a.resolved(dataset.kind)
         name = self.settings["preset"]
-        if a.preset in (None, "auto") and getattr(self, "_explicit_learning_rate", None) is None:
+        if a.preset in (None, "auto") and self._explicit_learning_rate is None:
             self.learning_rate = self.settings["learning_rate"]
             self.d_learning_rate = a.discriminator_learning_rate or self.learning_rate
         if self.adversarial.name != self.settings["loss"]:
@@ -435,7 +435,9 @@ class GANTask(Task):
             with open(os.path.join(path, "config.json")) as f:
                 saved = json.load(f)
             ours = json.loads(json.dumps(self.models[name].config.to_dict()))  # as saved: JSON keys (id2label) are strings
-            mismatched = [k for k, v in saved.items() if k in ours and k not in ("auto_map", "architectures", "transformers_version", "dtype") and ours[k] != v]
+            # Class names do not shape the weights: a folder saved before they were recorded still starts training.
+            ignored = ("auto_map", "architectures", "transformers_version", "dtype", "id2label", "label2id")
+            mismatched = [k for k, v in saved.items() if k in ours and k not in ignored and ours[k] != v]
             if mismatched:
                 raise ConfigurationError(
                     f"init_from={folder!r}: {sub} was saved with different settings for {mismatched}; pass matching flags."
