@@ -11,8 +11,10 @@ density-coverage / class and mode coverage, reference floors, a mode-collapse mo
 * :meth:`Evaluator.floors` -- the same metrics for real-vs-real (two disjoint halves of the real set)
   and noise-vs-real: the best and a bad value on this exact protocol, to judge a number against.
 * :class:`CollapseMonitor` -- alarms when class / mode coverage, recall or FID degrade from their
-  best during training, and keeps track of the best step (for a ``best/`` export).
-* :func:`cli_evaluate` -- ``hfgen evaluate --model DIR_OR_REPO --dataset NAME_OR_FOLDER ...``.
+  best during training, or when coverage stays below half after a third of training, and keeps
+  track of the best step (for a ``best/`` export).
+* :func:`cli_evaluate` -- ``hfgen evaluate --model DIR_OR_REPO --dataset NAME_OR_FOLDER ...``; a
+  user's own Gaussian mixture is scored like ring8/grid25 with ``--mixture_centers FILE --mixture_std S``.
 
 Feature extractors: the shipped digit classifiers (``"mnist5k"`` for 28x28, ``"digits"`` for 8x8
 grey images, "classifier-FID"), the TF-FID Inception-v3 (``"inception"``, weights must be present
@@ -327,7 +329,8 @@ class Evaluator:
         if self.num_samples < need:
             raise EvaluationError(
                 f"--num_samples {self.num_samples} is too small for metrics {self.metrics}: at least {need} are needed"
-                + (" (k-NN metrics need more than k samples)" if need > 4 else "") + "."
+                + (" (k-NN metrics need more than k samples)" if need > 4 else "")
+                + " (in training: --eval_samples / --final_eval_samples)."
             )
         if self.n_real < need:
             raise EvaluationError(f"the dataset has {self.n_real} examples; metrics {self.metrics} need at least {need}.")

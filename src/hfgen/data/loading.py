@@ -502,10 +502,12 @@ def load_train_dataset(
 ) -> GenDataset:
     """Load a training set fully into memory as a :class:`GenDataset`.
 
-    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), an
-    existing local folder (image folder — labels from subfolders, extra columns from
+    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), a
+    ``.npy``/``.csv`` file of points (one a row; a CSV header and a ``label`` column are optional),
+    an existing local folder (image folder — labels from subfolders, extra columns from
     ``metadata.jsonl``/``metadata.csv`` — or a ``Dataset.save_to_disk`` folder), else a Hugging
-    Face Hub dataset id. Images are resized (shorter side to ``image_size``, then centre-cropped
+    Face Hub dataset id. A table without an image column is read as points (``kind="vector"``):
+    from its one list-of-numbers column, else from its numeric columns (e.g. ``x``, ``y``). Images are resized (shorter side to ``image_size``, then centre-cropped
     when ``center_crop``), converted to ``num_channels`` (1="L", 3="RGB"; default: 1 for
     all-grayscale sources, else 3) and scaled to ``[-1, 1]``. ``num_samples`` keeps a random
     subset chosen with ``seed`` (for "ring8"/"grid25" it is the number of points, default 10000).
