@@ -235,6 +235,9 @@ def test_one_sample_minimum_checked_up_front():
     evaluator = Evaluator(data, num_samples=6)
     assert evaluator.metrics == ["pr", "coverage"]  # vector data: no FID/KID by default
     assert set(evaluator.evaluate_samples(torch.from_numpy(points[:6]))["metrics"]) == {"precision", "recall", "density", "coverage"}
+    with pytest.raises(EvaluationError, match=r"--floors .* --num_samples 12 or more"):
+        evaluator.floors()
+    assert Evaluator(data, num_samples=12).floors()["real_vs_real"]["n_real"] == 6
 
 
 # -- item 9: the vector default recipe; coverage that stays low ---------------------------------------

@@ -355,12 +355,6 @@ class Evaluator:
         ks = [int(settings[k]) for m, k in (("pr", "pr_k"), ("coverage", "coverage_k")) if m in metrics]
         return max([4] + [k + 1 for k in ks])
 
-    def _check_sizes(self, n: int, what: str) -> None:
-        """The k-NN metrics need more than k samples per set."""
-        need = self.min_samples(self.metrics, self.settings)
-        if n < need:
-            raise EvaluationError(f"{what} = {n} is too small for metrics {self.metrics}: at least {need} are needed; use more samples")
-
     def _set_mixture(self, data: Any, centers: Any, std: Any) -> None:
         """A user's own mixture: centres (array, or a .npy/.csv file) and the isotropic std of its modes."""
         from hfgen.data import DataError
@@ -617,7 +611,12 @@ class Evaluator:
         rng = np.random.default_rng(self.seed + 1)
         perm = rng.permutation(self.n_real)
         half = self.n_real // 2
-        self._check_sizes(half, "half of the real set (real-vs-real floor)")
+        need = self.min_samples(self.metrics, self.settings)
+        if half < need:
+            raise EvaluationError(
+                f"--floors splits the {self.n_real} real examples into two halves of {half}; metrics {self.metrics} need "
+                f"at least {need} in each: pass --num_samples {2 * need} or more (with as many real examples)."
+            )
         a, b = perm[:half], perm[half : 2 * half]
 
         def _take(arr, idx):
