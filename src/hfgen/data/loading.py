@@ -339,7 +339,7 @@ def _encode_labels(ds, column: str, source: str) -> tuple[torch.Tensor, int, lis
 
 def _label_names_from_strings(values: list) -> tuple[torch.Tensor, int, list[str]]:
     """Integer ids for string labels (sorted names; all-integer strings keep their value)."""
-    if values and all(v.lstrip("-").isdigit() for v in values):
+    if values and all(v.isdigit() for v in values):  # non-negative integers keep their value
         ids = np.asarray([int(v) for v in values], dtype=np.int64)
         names = [str(i) for i in range(int(ids.max()) + 1)] if ids.size else []
     else:
