@@ -55,7 +55,11 @@ class TrainingArguments:
     use_ema: bool = field(default=False, metadata={"help": "Keep an exponential moving average of G and export it."})
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
-    export: bool = field(default=True, metadata={"help": "Export the pipeline to output_dir at the end."})
+    export: bool = field(
+        default=True,
+        # One text serves --export and the --no_export that HfArgumentParser adds for a True bool: it must read right for both.
+        metadata={"help": "Whether to export the pipeline to output_dir at the end (default: yes). --no_export (or --export false) skips the export."},
+    )
     eval_steps: int = field(default=0, metadata={"help": "Evaluate every N steps (logged; keeps best/; collapse alarm). 0: never."})
     eval_samples: int = field(default=1000, metadata={"help": "Generated samples per periodic evaluation."})
     eval_metrics: str = field(default="auto", metadata={"help": "Comma-separated metrics (fid,kid,is,pr,coverage,classes,modes) or auto."})
