@@ -36,7 +36,7 @@ def ring_flags(out, steps, *extra):
     return ["--dataset", "ring8", "--output_dir", str(out), "--max_train_steps", str(steps), "--train_batch_size", "16",
             "--hidden_dim", "16", "--num_layers", "2", "--report_to", "none", "--checkpointing_steps", "2",
             "--sample_steps", "0", "--final_eval_samples", "0", "--logging_steps", "1", "--disable_tqdm",
-            "--num_sample_images", "16", *extra]
+            "--num_sample_images", "16", "--preset", "vanilla", *extra]
 
 
 def ring_trainer(out, steps, gan=None, **training):

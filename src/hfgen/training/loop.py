@@ -422,6 +422,7 @@ class Trainer:
         if tree.get("monitor") is not None and acc.is_main_process:
             self._evaluation_setup()
             self.monitor.load_state_dict(tree["monitor"])
+            self.monitor.total_steps = self.args.max_train_steps  # this run's length, not the checkpoint's run's
         self.last_checkpoint = path
         step = int(tree["step"])
         self._apply_configured_learning_rates(configured, step)
@@ -715,7 +716,7 @@ class Trainer:
             self.evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.eval_samples,
                                        seed=self.args.seed)
             floor = self.evaluator.floors()["real_vs_real"]["metrics"].get("fid")
-            self.monitor = CollapseMonitor(fid_floor=floor)
+            self.monitor = CollapseMonitor(fid_floor=floor, total_steps=self.args.max_train_steps)
         return self.evaluator
 
     def _periodic_evaluation(self, step: int) -> Optional[str]:
