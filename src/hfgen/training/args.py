@@ -23,7 +23,8 @@ class TrainingArguments:
 
     dataset: str = field(
         default="digits",
-        metadata={"help": "Hub dataset name, local image folder, or embedded name: ring8, grid25, digits, mnist5k."},
+        metadata={"help": "Hub dataset name, local image folder, save_to_disk folder, points (.npy/.csv), or embedded name: "
+                          "ring8, grid25, digits, mnist5k."},
     )
     output_dir: str = field(default="outputs/gan", metadata={"help": "Where the exported pipeline, checkpoints/, samples/ and logs/ go."})
     max_train_steps: int = field(default=2000, metadata={"help": "Number of generator updates (each after n_critic critic updates)."})
