@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import tempfile
 import time
 
 import torch
@@ -88,22 +89,27 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     dataset = load_train_dataset("mnist5k")
     results = []
-    for threads in (int(t) for t in args.threads.split(",")):
-        torch.set_num_threads(threads)
-        plain_s = toggled_s = hfgen_s = float("inf")
-        for _ in range(args.repeats):
-            plain_s = min(plain_s, plain_loop(dataset, args.steps, args.batch_size))
-            toggled_s = min(toggled_s, plain_loop(dataset, args.steps, args.batch_size, toggle_requires_grad=True))
-            hfgen_s = min(hfgen_s, hfgen_loop(dataset, args.steps, args.batch_size, f"/tmp/hfgen-bench-train-{os.getpid()}"))
-        results.append({
-            "threads": threads,
-            "plain_steps_per_s": args.steps / plain_s,
-            "plain_frozen_d_steps_per_s": args.steps / toggled_s,
-            "hfgen_steps_per_s": args.steps / hfgen_s,
-            "ratio_vs_plain": plain_s / hfgen_s,
-            "ratio_vs_plain_frozen_d": toggled_s / hfgen_s,
-        })
-        print(json.dumps(results[-1]))
+    # The Trainer needs an output folder (for logs/): a private temporary one, removed even on failure.
+    scratch = tempfile.TemporaryDirectory(prefix="hfgen-bench-train-", ignore_cleanup_errors=True)
+    try:
+        for threads in (int(t) for t in args.threads.split(",")):
+            torch.set_num_threads(threads)
+            plain_s = toggled_s = hfgen_s = float("inf")
+            for _ in range(args.repeats):
+                plain_s = min(plain_s, plain_loop(dataset, args.steps, args.batch_size))
+                toggled_s = min(toggled_s, plain_loop(dataset, args.steps, args.batch_size, toggle_requires_grad=True))
+                hfgen_s = min(hfgen_s, hfgen_loop(dataset, args.steps, args.batch_size, os.path.join(scratch.name, f"threads-{threads}")))
+            results.append({
+                "threads": threads,
+                "plain_steps_per_s": args.steps / plain_s,
+                "plain_frozen_d_steps_per_s": args.steps / toggled_s,
+                "hfgen_steps_per_s": args.steps / hfgen_s,
+                "ratio_vs_plain": plain_s / hfgen_s,
+                "ratio_vs_plain_frozen_d": toggled_s / hfgen_s,
+            })
+            print(json.dumps(results[-1]))
+    finally:
+        scratch.cleanup()
     report = {
         "benchmark": "hfgen Trainer vs plain PyTorch loop (hinge+SN conditional DCGAN, MNIST-5k 28x28)",
         "steps": args.steps,

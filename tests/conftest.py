@@ -6,6 +6,7 @@ away from the user's and from other runs. Both are set before any test imports h
 """
 
 import os
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -21,6 +22,11 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_unconfigure(config):
+    """Removes the run's private HF_HOME (it held only this run's caches), so no run leaves it behind."""
+    shutil.rmtree(_HF_HOME, ignore_errors=True)
 
 # Python code that makes `import hfgen` fail: run first in "fresh process without hfgen" tests.
 BLOCK_HFGEN = textwrap.dedent(

@@ -46,9 +46,29 @@ def test_bench_mixtures_rejects_unknown_configuration(tmp_path):
     ],
 )
 def test_other_benchmarks_write_json(tmp_path, script, flags):
+    """Guards the benchmarks' outputs: the figures the README quotes are there, finite and consistent."""
+    import math
+
     out = tmp_path / "out.json"
     _run(script, *flags, "--out", str(out))
-    assert json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    if script == "bench_fid.py":
+        # hfgen's FID agrees with scipy's sqrtm on the same features, and both timings are real.
+        assert (result["n"], result["d"]) == (300, 32)
+        assert result["rel_diff"] < 1e-6 and result["fid_hfgen"] == pytest.approx(result["fid_scipy"], rel=1e-6)
+        assert result["hfgen_s"] > 0 and result["scipy_sqrtm_s"] > 0
+        assert result["speedup"] == pytest.approx(result["scipy_sqrtm_s"] / result["hfgen_s"], rel=0.02)
+        return
+    assert [row["threads"] for row in result["results"]] == [1]
+    row = result["results"][0]
+    if script == "bench_train.py":
+        pairs = [("hfgen_steps_per_s", "plain_steps_per_s", "ratio_vs_plain")]
+    else:
+        pairs = [("pipeline_pt_images_per_s", "bare_images_per_s", "ratio_pt"),
+                 ("pipeline_np_images_per_s", "bare_images_per_s", "ratio_np")]
+    for ours, plain, ratio in pairs:
+        assert math.isfinite(row[ours]) and row[ours] > 0 and row[plain] > 0
+        assert row[ratio] == pytest.approx(row[ours] / row[plain], rel=1e-6)
 
 
 def test_bench_mixtures_cli_flags_reproduce_a_benchmark_run():

@@ -247,12 +247,19 @@ def test_two_real_processes(tmp_path):
            str(ROOT / "scripts" / "train_gan.py"),
            "--dataset", "digits", "--output_dir", str(out), "--max_train_steps", "4", "--train_batch_size", "8",
            "--preset", "wgan-gp", "--n_critic", "2", "--generator_channels", "8", "--discriminator_channels", "8",
-           "--latent_dim", "8", "--checkpointing_steps", "2", "--sample_steps", "0", "--report_to", "none",
+           "--latent_dim", "8", "--checkpointing_steps", "2", "--sample_steps", "0",
            "--eval_steps", "2", "--eval_samples", "100", "--final_eval_samples", "100"]
+    # Trackers stay on (the default --report_to auto: tensorboard is installed with the dev extra):
+    # end_training destroys the process group, so nothing collective may follow it.
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     summary = json.loads((out / "logs" / "summary.json").read_text())
     assert summary["world_size"] == 2
+    # Both ranks hold the same G, D and EMA weights at the end (each hashed its own state dicts).
+    digests = summary["weights_sha256_per_process"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    assert "Default process group" not in proc.stderr
+    assert list((out / "logs").rglob("events.out.tfevents.*")), "tensorboard tracker was not on"
     from hfgen.training.state import load_state_tree
 
     state = load_state_tree(out / "checkpoints" / "checkpoint-4")

@@ -33,7 +33,15 @@ def _train(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help") and len(argv) == 1:
         print(f"usage: hfgen train TASK [flags]   (TASK: {', '.join(sorted(TASKS))}; `hfgen train gan --help` lists the flags)")
         return 0
-    summary = main(argv[0], argv[1:])
+    # HfArgumentParser names the program after sys.argv[0] (argparse's default): make `--help` and
+    # usage errors read `usage: hfgen train gan ...`, as typed, rather than `usage: hfgen`.
+    program = sys.argv[0] if sys.argv else None
+    sys.argv[:1] = [f"hfgen train {argv[0]}"]
+    try:
+        summary = main(argv[0], argv[1:])
+    finally:
+        if program is not None:
+            sys.argv[0] = program
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -140,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  train TASK ...  train a model (same as `accelerate launch scripts/train_TASK.py ...`)")
         print("  demo            train the demo GAN on embedded MNIST-5k digits and export it")
         print("  sample          write a sample grid from an exported folder or Hub repository")
-        print("  evaluate        FID/KID/IS/precision-recall/coverage of a model against a dataset (JSON + table)")
+        print("  evaluate        FID/KID/IS/precision-recall/coverage/modes of a model against a dataset (JSON + table)")
         print("  push DIR REPO   upload an exported folder (with its model card) to the Hub")
         print("  card DIR        (re-)render the model card README.md of an exported folder")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2

@@ -11,8 +11,10 @@ density-coverage / class and mode coverage, reference floors, a mode-collapse mo
 * :meth:`Evaluator.floors` -- the same metrics for real-vs-real (two disjoint halves of the real set)
   and noise-vs-real: the best and a bad value on this exact protocol, to judge a number against.
 * :class:`CollapseMonitor` -- alarms when class / mode coverage, recall or FID degrade from their
-  best during training, and keeps track of the best step (for a ``best/`` export).
-* :func:`cli_evaluate` -- ``hfgen evaluate --model DIR_OR_REPO --dataset NAME_OR_FOLDER ...``.
+  best during training, or when coverage stays below half after a third of training, and keeps
+  track of the best step (for a ``best/`` export).
+* :func:`cli_evaluate` -- ``hfgen evaluate --model DIR_OR_REPO --dataset NAME_OR_FOLDER ...``; a
+  user's own Gaussian mixture is scored like ring8/grid25 with ``--mixture_centers FILE --mixture_std S``.
 
 Feature extractors: the shipped digit classifiers (``"mnist5k"`` for 28x28, ``"digits"`` for 8x8
 grey images, "classifier-FID"), the TF-FID Inception-v3 (``"inception"``, weights must be present
@@ -52,6 +54,9 @@ _FEATURE_METRICS = ("fid", "kid", "pr", "coverage")
 _PROB_METRICS = ("is", "classes")
 _AUTO_CLASSIFIER = ("fid", "kid", "is", "pr", "coverage", "classes")
 _AUTO_GENERIC = ("fid", "kid", "pr", "coverage")
+# Raw points have no feature network: FID/KID of two Gaussians fitted to 2-D points say little about
+# mode coverage (a model with 4% high-quality samples scored FID 0.0016). Only when asked for.
+_AUTO_VECTOR = ("pr", "coverage")
 _CLASSIFIERS = ("mnist5k", "digits")
 _EXTRACTORS = ("auto", "mnist5k", "digits", "inception", "identity")
 _INCEPTION_LABEL = "inception-v3-tf-2015-12-05"
@@ -253,18 +258,18 @@ class Evaluator:
         coverage_k: int = 5,
         is_splits: int = 10,
         mixture_threshold: float = 3.0,
+        mixture_centers: Any = None,
+        mixture_std: float | None = None,
     ) -> None:
         from hfgen.data import GenDataset, load_train_dataset
         from hfgen.data.mixtures import MIXTURES, mixture_spec
 
         if isinstance(metrics, str):
             metrics = [m.strip() for m in metrics.split(",") if m.strip()]
-        if int(num_samples) < 4:
-            raise EvaluationError(f"num_samples must be >= 4, got {num_samples}")
         if int(batch_size) < 1:
-            raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+            raise EvaluationError(f"--batch_size must be >= 1, got {batch_size}")
         if extractor not in _EXTRACTORS:
-            raise EvaluationError(f"extractor={extractor!r} is unknown; choose one of {list(_EXTRACTORS)}")
+            raise EvaluationError(f"--extractor {extractor!r} is unknown; choose one of {list(_EXTRACTORS)}")
         self.num_samples = int(num_samples)
         self.seed = int(seed)
         self.batch_size = int(batch_size)
@@ -293,11 +298,14 @@ class Evaluator:
         else:
             raise EvaluationError(f"dataset must be a name, a path or a GenDataset, got {type(dataset).__name__}")
         self.kind = data.kind
+        self.data_conversion = data.conversion_note() if hasattr(data, "conversion_note") else None
         self.mixture = data.name if data.kind == "vector" and data.name in MIXTURES else None
         self.mixture_means, self.mixture_std = mixture_spec(self.mixture) if self.mixture else (None, None)
+        if (mixture_centers is None) != (mixture_std is None):
+            raise EvaluationError("the mixture protocol needs both --mixture_centers FILE and --mixture_std S (mixture_centers=, mixture_std=)")
+        if mixture_centers is not None:
+            self._set_mixture(data, mixture_centers, mixture_std)
         real = data.tensors[data.primary_key]
-        if len(real) < 4:
-            raise EvaluationError(f"the dataset has {len(real)} examples; at least 4 are needed")
         if len(real) > self.num_samples:
             rng = np.random.default_rng(self.seed)
             keep = np.sort(rng.choice(len(real), size=self.num_samples, replace=False))
@@ -312,11 +320,20 @@ class Evaluator:
         if extractor == "auto":
             extractor = self._auto_extractor(data)
         if self.kind == "vector" and extractor != "identity":
-            raise EvaluationError(f"extractor={extractor!r} needs images; vector data uses 'identity'")
+            raise EvaluationError(f"--extractor {extractor!r} needs images; vector data uses 'identity' (or leave --extractor auto)")
         if self.kind == "image" and extractor == "identity":
-            raise EvaluationError("extractor='identity' is for vector data; use mnist5k, digits or inception")
+            raise EvaluationError("--extractor identity is for vector data; use mnist5k, digits or inception (or leave --extractor auto)")
         self.metrics = self._resolve_metrics(metrics, extractor)
-        self._check_sizes(min(self.n_real, self.num_samples), "num_samples (and the number of real examples)")
+        # One minimum for every metric, checked here, before any feature is extracted.
+        need = self.min_samples(self.metrics, self.settings)
+        if self.num_samples < need:
+            raise EvaluationError(
+                f"--num_samples {self.num_samples} is too small for metrics {self.metrics}: at least {need} are needed"
+                + (" (k-NN metrics need more than k samples)" if need > 4 else "")
+                + " (in training: --eval_samples / --final_eval_samples)."
+            )
+        if self.n_real < need:
+            raise EvaluationError(f"the dataset has {self.n_real} examples; metrics {self.metrics} need at least {need}.")
         needs_features = any(m in _FEATURE_METRICS or m in _PROB_METRICS for m in self.metrics)
         self.extractor = _Extractor(
             extractor if needs_features else "none",
@@ -331,11 +348,44 @@ class Evaluator:
 
     # -- setup --------------------------------------------------------------------------------
 
-    def _check_sizes(self, n: int, what: str) -> None:
-        """The k-NN metrics need more than k samples per set."""
-        ks = [self.settings[k] for m, k in (("pr", "pr_k"), ("coverage", "coverage_k")) if m in self.metrics]
-        if ks and n <= max(ks):
-            raise EvaluationError(f"{what} = {n} is too small for k-NN metrics with k={max(ks)}; use more samples")
+    @staticmethod
+    def min_samples(metrics: Sequence[str], settings: dict | None = None) -> int:
+        """The fewest samples (generated, and real) ``metrics`` accept: 4, or k + 1 for the k-NN metrics."""
+        settings = settings or {"pr_k": 3, "coverage_k": 5}
+        ks = [int(settings[k]) for m, k in (("pr", "pr_k"), ("coverage", "coverage_k")) if m in metrics]
+        return max([4] + [k + 1 for k in ks])
+
+    def _set_mixture(self, data: Any, centers: Any, std: Any) -> None:
+        """A user's own mixture: centres (array, or a .npy/.csv file) and the isotropic std of its modes."""
+        from hfgen.data import DataError
+        from hfgen.data.points import read_points
+
+        source = "mixture centres"
+        if isinstance(centers, (str, os.PathLike)):
+            source = os.fspath(centers)
+            if not os.path.isfile(source):
+                raise EvaluationError(f"--mixture_centers {source!r} does not exist; pass a .npy or .csv file of K centres (one a row).")
+            try:
+                centers, _ = read_points(source)
+            except DataError as error:
+                raise EvaluationError(f"--mixture_centers: {error}") from error
+        means = np.asarray(centers, dtype=np.float64)
+        if means.ndim != 2 or len(means) < 1 or not np.isfinite(means).all():
+            raise EvaluationError(f"{source}: the mixture centres must be finite numbers of shape [K, D], got {means.shape}.")
+        try:
+            std = float(std)
+        except (TypeError, ValueError):
+            raise EvaluationError(f"--mixture_std must be a number, got {std!r}.") from None
+        if not (std > 0 and math.isfinite(std)):
+            raise EvaluationError(f"--mixture_std must be a positive number, got {std}.")
+        if data.kind != "vector":
+            raise EvaluationError("--mixture_centers scores points; this dataset holds images.")
+        if means.shape[1] != data.data_dim:
+            raise EvaluationError(
+                f"{source} holds {means.shape[1]}-D centres but the data are {data.data_dim}-D points: pass centres of the same dimension."
+            )
+        self.mixture = f"custom ({len(means)} modes from {os.path.basename(source)})"
+        self.mixture_means, self.mixture_std = means, std
 
     @staticmethod
     def _auto_extractor(data: Any) -> str:
@@ -358,6 +408,8 @@ class Evaluator:
             if name == "auto":
                 if self.mixture:
                     group = ("modes",)
+                elif extractor == "identity":
+                    group = _AUTO_VECTOR
                 elif extractor in _CLASSIFIERS:
                     group = _AUTO_CLASSIFIER
                 else:
@@ -365,11 +417,14 @@ class Evaluator:
             elif name in METRIC_NAMES:
                 group = (name,)
             else:
-                raise EvaluationError(f"unknown metric {name!r}; choose from {list(METRIC_NAMES)} or 'auto'")
+                raise EvaluationError(f"--metrics: unknown metric {name!r}; choose from {list(METRIC_NAMES)} or 'auto'")
             out += [g for g in group if g not in out]
         for name in out:
             if name == "modes" and not self.mixture:
-                raise EvaluationError("metric 'modes' is for the 2-D Gaussian mixtures (ring8, grid25) only")
+                raise EvaluationError(
+                    "metric 'modes' needs a Gaussian mixture: the embedded ring8/grid25, or your own with "
+                    "--mixture_centers FILE --mixture_std S"
+                )
             if name in _PROB_METRICS and extractor == "identity":
                 raise EvaluationError(f"metric {name!r} needs a classifier; vector data has none")
             if name == "classes" and extractor == "inception":
@@ -400,6 +455,7 @@ class Evaluator:
             settings["mixture_threshold"] = self.settings["mixture_threshold"]
             settings["mixture_std"] = self.mixture_std
             settings["mixture_num_modes"] = int(len(self.mixture_means))
+            settings["mixture"] = self.mixture
         channels = {self.real_channels, generated_channels} - {None}
         return {
             "dataset": self.dataset_name,
@@ -411,6 +467,7 @@ class Evaluator:
             "feature_dim": self.extractor.feature_dim,
             "resize": self.extractor.resize_note(self.real_image_size, generated_size),
             "channels": ", ".join(sorted({self.extractor.channels_note(c) for c in channels})) or "as is",
+            "real_data_conversion": self.data_conversion or "none",
             "seed": self.seed,
             "metric_settings": settings,
             "versions": _versions(),
@@ -554,7 +611,12 @@ class Evaluator:
         rng = np.random.default_rng(self.seed + 1)
         perm = rng.permutation(self.n_real)
         half = self.n_real // 2
-        self._check_sizes(half, "half of the real set (real-vs-real floor)")
+        need = self.min_samples(self.metrics, self.settings)
+        if half < need:
+            raise EvaluationError(
+                f"--floors splits the {self.n_real} real examples into two halves of {half}; metrics {self.metrics} need "
+                f"at least {need} in each: pass --num_samples {2 * need} or more (with as many real examples)."
+            )
         a, b = perm[:half], perm[half : 2 * half]
 
         def _take(arr, idx):
@@ -634,7 +696,11 @@ class CollapseMonitor:
     * ``fid`` rose more than ``fid_rise`` (a fraction: 0.5 = +50%) above its best -- or above
       ``fid_floor`` when that is larger (a non-finite FID always counts as a rise);
 
-    for ``patience`` consecutive updates. Alarms are returned and logged as warnings on the
+    for ``patience`` consecutive updates; and once per signal when coverage *stays* low: the best
+    ``modes`` (of ``num_modes``) or ``classes_covered`` (of ``num_classes``) so far is below
+    ``low_coverage`` (a fraction: half) after ``low_after`` of training (a third of ``total_steps``;
+    without ``total_steps``, from the ``min_evaluations``-th update on). A run that never covered
+    anything has nothing to "fall" from: the drop alarm alone would stay silent. Alarms are returned and logged as warnings on the
     ``hfgen.training`` logger. The monitor also tracks ``best_fid`` and ``best_step`` (see
     :meth:`is_best`), and its state is a plain JSON-able dict (:meth:`state_dict`).
 
@@ -651,6 +717,11 @@ class CollapseMonitor:
         recall_drop: float = 0.25,
         patience: int = 1,
         fid_floor: float | None = None,
+        total_steps: int | None = None,
+        low_coverage: float = 0.5,
+        low_after: float = 1.0 / 3.0,
+        min_evaluations: int = 3,
+        num_classes: int = 10,
     ):
         if not fid_rise > 0:
             raise ValueError(f"fid_rise must be > 0, got {fid_rise}")
@@ -667,6 +738,18 @@ class CollapseMonitor:
         if fid_floor is not None and not (math.isfinite(float(fid_floor)) and float(fid_floor) >= 0):
             raise ValueError(f"fid_floor must be a finite number >= 0, got {fid_floor}")
         self.fid_floor = None if fid_floor is None else float(fid_floor)
+        if not 0 < low_coverage <= 1 or not 0 <= low_after <= 1:
+            raise ValueError(f"low_coverage must lie in (0, 1] and low_after in [0, 1], got {low_coverage}, {low_after}")
+        if total_steps is not None and int(total_steps) < 1:
+            raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+        self.total_steps = None if total_steps is None else int(total_steps)
+        self.low_coverage = float(low_coverage)
+        self.low_after = float(low_after)
+        self.min_evaluations = int(min_evaluations)
+        # The shipped digit classifiers (the only source of `classes_covered`) have 10 classes.
+        self.num_classes = int(num_classes)
+        self.evaluations = 0
+        self.low_warned: list[str] = []
         self.best: dict[str, dict[str, float | int]] = {}  # signal -> {"value", "step"}
         self.strikes: dict[str, int] = {}
         self.best_fid: float | None = None
@@ -757,6 +840,11 @@ class CollapseMonitor:
                 best = self.best.get(signal)
                 if best is None or direction * (value - float(best["value"])) > 0:
                     self.best[signal] = {"value": value, "step": step}
+        self.evaluations += 1
+        for signal, why in self._stayed_low(step, m):
+            msg = f"mode-collapse alarm at step {step}: {why}"
+            messages.append(msg)
+            self.alarms.append({"step": step, "signal": f"{signal}_low", "message": msg})
         if "fid" in self.best:
             self.best_fid = float(self.best["fid"]["value"])
         score = self._score(m)
@@ -768,6 +856,29 @@ class CollapseMonitor:
         for msg in messages:
             logger.warning(msg)
         return messages
+
+    def _stayed_low(self, step: int, m: dict) -> list[tuple[str, str]]:
+        """(signal, reason) for coverage whose best so far is still below `low_coverage` of the total."""
+        if self.total_steps is not None:
+            late = step >= self.low_after * self.total_steps
+            when = f"after {100 * self.low_after:.0f}% of training (step {step} of {self.total_steps})"
+        else:
+            late = self.evaluations >= self.min_evaluations
+            when = f"after {self.evaluations} evaluations"
+        out = []
+        for signal, total, what in (("modes", _finite(m.get("num_modes")), "modes"),
+                                    ("classes_covered", float(self.num_classes), "classes")):
+            best = self.best.get(signal)
+            if not late or best is None or not total or signal in self.low_warned:
+                continue
+            if float(best["value"]) < self.low_coverage * total:
+                self.low_warned.append(signal)
+                out.append((signal, (
+                    f"{_SIGNALS[signal][1]} stayed low: at best {float(best['value']):g} of {total:g} {what} "
+                    f"(step {best['step']}), fewer than {100 * self.low_coverage:.0f}%, {when}. The model never covered "
+                    "the data: try another recipe (for vector data the default --preset auto) or more training"
+                )))
+        return out
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -785,6 +896,13 @@ class CollapseMonitor:
             "best_step": self.best_step,
             "best_score": None if self._best_score is None else list(self._best_score),
             "alarms": [dict(a) for a in self.alarms],
+            "total_steps": self.total_steps,
+            "low_coverage": self.low_coverage,
+            "low_after": self.low_after,
+            "min_evaluations": self.min_evaluations,
+            "num_classes": self.num_classes,
+            "evaluations": self.evaluations,
+            "low_warned": list(self.low_warned),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -801,6 +919,13 @@ class CollapseMonitor:
         score = state.get("best_score")
         self._best_score = None if score is None else list(score)
         self.alarms = [dict(a) for a in state.get("alarms", [])]
+        self.total_steps = state.get("total_steps", self.total_steps)
+        self.low_coverage = float(state.get("low_coverage", self.low_coverage))
+        self.low_after = float(state.get("low_after", self.low_after))
+        self.min_evaluations = int(state.get("min_evaluations", self.min_evaluations))
+        self.num_classes = int(state.get("num_classes", self.num_classes))
+        self.evaluations = int(state.get("evaluations", 0))
+        self.low_warned = list(state.get("low_warned", []))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -844,6 +969,7 @@ def format_table(result: dict, floors: dict | None = None) -> str:
         f"extractor:  {p['extractor']}" + (f"  sha256={sha[:16]}..." if sha else "")
         + (f"  feature_dim={p['feature_dim']}" if p.get("feature_dim") else ""),
         f"resize:     {p['resize']}; channels: {p.get('channels', 'as is')}",
+        f"real data:  {p.get('real_data_conversion', 'none')} (before feature extraction)",
         f"settings:   {json.dumps(p['metric_settings'], sort_keys=True)}",
         "versions:   " + ", ".join(f"{k} {v}" for k, v in p["versions"].items()),
     ]
@@ -856,6 +982,31 @@ def format_table(result: dict, floors: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def _load_real_images(args: argparse.Namespace, image_size: int, channels: int):
+    """The real images of ``hfgen evaluate``, at the model's size, with any conversion said aloud.
+
+    Resizing to the model's size is what comparing the two needs: it is done, recorded in the protocol
+    (``real_data_conversion``) and warned about. Converting channels changes what the data are (RGB
+    photographs scored as grey ones), so it is refused unless ``--num_channels`` asks for it.
+    """
+    from hfgen.data import load_train_dataset
+
+    names = {1: "grey (1 channel)", 3: "RGB (3 channels)"}
+    data = load_train_dataset(args.dataset, image_size=image_size, num_channels=args.num_channels,
+                              num_samples=args.num_samples, seed=args.seed)
+    if data.num_channels != channels:
+        raise EvaluationError(
+            f"the model makes {names[channels]} images but {args.dataset} holds {names.get(data.num_channels)} images. "
+            f"Evaluate against data like the model's, or pass --num_channels {channels} to convert the real images "
+            "(the conversion is recorded in the protocol)."
+        )
+    note = data.conversion_note()
+    if note:
+        print(f"warning: the real images of {args.dataset} were {note} to match the model "
+              "(recorded in the protocol as real_data_conversion).", file=sys.stderr)
+    return data
+
+
 def cli_evaluate(argv: list[str]) -> int:
     """``hfgen evaluate``: evaluate an exported pipeline against a dataset, print a table, write JSON.
 
@@ -866,9 +1017,12 @@ def cli_evaluate(argv: list[str]) -> int:
         description="Evaluate a saved GAN pipeline (FID/KID/IS/precision-recall/coverage/classes/modes) with a recorded protocol.",
     )
     parser.add_argument("--model", required=True, help="Exported pipeline folder or Hub repository.")
-    parser.add_argument("--dataset", required=True, help="Embedded name (digits, mnist5k, ring8, grid25), image folder or Hub dataset.")
+    parser.add_argument(
+        "--dataset", required=True,
+        help="Embedded name (digits, mnist5k, ring8, grid25), image folder, .npy/.csv file of points, saved dataset or Hub dataset.",
+    )
     parser.add_argument("--metrics", default="auto", help=f"Comma-separated from {','.join(METRIC_NAMES)} or auto (default).")
-    parser.add_argument("--num_samples", type=int, default=2000, help="Generated samples (and max real examples). Default 2000.")
+    parser.add_argument("--num_samples", type=int, default=2000, help="Generated samples (and max real examples): at least 4, and k + 1 with the k-NN metrics (6 with coverage). Default 2000.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch_size", type=int, default=500)
     parser.add_argument("--extractor", default="auto", choices=list(_EXTRACTORS))
@@ -877,6 +1031,13 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     parser.add_argument("--inception_weights", default=None, help="Path of pt_inception-2015-12-05-6726825d.pth.")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available).")
+    parser.add_argument("--mixture_centers", default=None,
+                        help="A .npy/.csv file of the K centres of your own Gaussian mixture: scores points with the PacGAN "
+                             "protocol (modes covered, high-quality fraction within 3 std, reverse KL), as for ring8/grid25.")
+    parser.add_argument("--mixture_std", type=float, default=None, help="The std of each mode of that mixture (with --mixture_centers).")
+    parser.add_argument("--num_channels", type=int, default=None, choices=(1, 3),
+                        help="Convert the real images to 1 (grey) or 3 (RGB) channels. Without it, real images whose channels "
+                             "differ from the model's are refused rather than converted silently.")
     args = parser.parse_args(argv)
 
     from hfgen import GANPipeline
@@ -891,19 +1052,20 @@ def cli_evaluate(argv: list[str]) -> int:
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         pipe.to(device)
         config = pipe.gan_generator.config
-        dataset_kwargs = {}
+        dataset = args.dataset
         if args.dataset not in EMBEDDED_DATASETS and getattr(config, "image_size", None):
-            dataset_kwargs = {"image_size": int(config.image_size), "num_channels": int(config.num_channels)}
+            dataset = _load_real_images(args, int(config.image_size), int(config.num_channels))
         evaluator = Evaluator(
-            args.dataset,
+            dataset,
             metrics=args.metrics,
             num_samples=args.num_samples,
             seed=args.seed,
             batch_size=args.batch_size,
             extractor=args.extractor,
             inception_weights=args.inception_weights,
-            dataset_kwargs=dataset_kwargs,
             device=device,
+            mixture_centers=args.mixture_centers,
+            mixture_std=args.mixture_std,
         )
         result = evaluator(pipe)
         floors = evaluator.floors() if args.floors else None

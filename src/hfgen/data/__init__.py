@@ -1,5 +1,5 @@
-"""Training data for hfgen: toy Gaussian mixtures, embedded digit sets, local image folders and
-Hugging Face Hub datasets, all loaded into an in-memory :class:`GenDataset`."""
+"""Training data for hfgen: toy Gaussian mixtures, embedded digit sets, local image folders, files
+of points (.npy/.csv) and Hugging Face Hub datasets, all loaded into an in-memory :class:`GenDataset`."""
 
 from .dataset import GenDataset
 from .embedded import EMBEDDED_DATASETS, load_embedded
@@ -15,6 +15,7 @@ from .errors import (
 )
 from .loading import load_train_dataset
 from .mixtures import MIXTURES, mixture_spec, sample_mixture
+from .points import POINT_FILE_SUFFIXES, read_points
 
 __all__ = [
     "MIXTURES",
@@ -24,6 +25,8 @@ __all__ = [
     "sample_mixture",
     "load_train_dataset",
     "load_embedded",
+    "read_points",
+    "POINT_FILE_SUFFIXES",
     "DataError",
     "InvalidArgumentError",
     "UnknownDatasetError",

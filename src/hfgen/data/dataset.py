@@ -55,6 +55,22 @@ class GenDataset(Dataset):
         self.data_dim = data_dim
         self.texts: list[str] | None = list(texts) if texts is not None else None
         self.name = name
+        # What image files held before conversion ({"min_size", "max_size", "channels"}), when known.
+        self.native: dict | None = None
+
+    def conversion_note(self) -> str | None:
+        """How the loaded images differ from the files (resized / channels converted), or None."""
+        if self.kind != "image" or not self.native:
+            return None
+        notes = []
+        lo, hi = self.native["min_size"], self.native["max_size"]
+        if (lo, hi) != (self.image_size, self.image_size):
+            native = f"{lo}" if lo == hi else f"{lo}-{hi}"
+            notes.append(f"resized from {native} px (shorter side) to {self.image_size}x{self.image_size}")
+        names = {1: "grey", 3: "RGB"}
+        if self.native["channels"] != self.num_channels:
+            notes.append(f"converted {names[self.native['channels']]} to {names.get(self.num_channels, self.num_channels)}")
+        return "; ".join(notes) or None
 
     @property
     def primary_key(self) -> str:
@@ -106,6 +122,36 @@ class GenDataset(Dataset):
         """Move all tensors to ``device`` in place (e.g. onto the GPU) and return ``self``."""
         self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
         return self
+
+    def describe(self, max_names: int = 20, name: str | None = None) -> str:
+        """One human-readable line on what was found: examples, size, channels, classes, captions.
+
+        Printed once when training starts, so that a user sees at once whether their folder was read
+        as they meant (e.g. class subfolders found, captions picked up). ``name`` replaces the dataset's
+        name in the text (e.g. a folder's base name where a local path must not be recorded).
+        """
+        data = self.tensors[self.primary_key]
+        parts = [f"{len(self):,} examples"]
+        if self.kind == "image":
+            channels = {1: "grey-scale", 3: "RGB"}.get(self.num_channels, f"{self.num_channels} channels")
+            parts.append(f"images of {data.shape[-2]}x{data.shape[-1]} pixels, {self.num_channels} channel"
+                         f"{'s' if self.num_channels != 1 else ''} ({channels})")
+        else:
+            parts.append(f"{data.shape[1]}-D points")
+        if self.conversion_note():
+            parts.append(f"files {self.conversion_note()}")
+        if self.num_classes:
+            names = self.class_names or []
+            shown = ", ".join(names[:max_names]) + (f", ... ({len(names) - max_names} more)" if len(names) > max_names else "")
+            parts.append(f"{self.num_classes} classes ({shown})" if names else f"{self.num_classes} classes")
+        else:
+            parts.append("no class labels")
+        if self.texts is not None:
+            with_text = sum(1 for t in self.texts if t)
+            parts.append(f"captions on {with_text:,} of {len(self):,} examples")
+        else:
+            parts.append("no captions")
+        return f"Data {name or self.name!r}: " + "; ".join(parts) + "."
 
     def __repr__(self) -> str:
         shape = tuple(self.tensors[self.primary_key].shape)

@@ -61,7 +61,7 @@ def open_image(value, where: str) -> Image.Image:
     else:
         raise CorruptImageError(
             f"Cannot interpret {type(value).__name__} value at {where} as an image. "
-            "Fix: pass image_column= naming a column of images, file paths or encoded bytes."
+            "Fix: pass --image_column (image_column= in Python) naming a column of images, file paths or encoded bytes."
         )
     label = path if path else where
     try:
@@ -137,16 +137,22 @@ def images_to_uint8(
     num_channels: int | None,
     center_crop: bool = True,
     where: Sequence[str] | None = None,
+    native: dict | None = None,
 ) -> np.ndarray:
     """Decode, convert and resize every image; return a ``[N, H, W, C]`` uint8 array.
 
     ``image_size=None`` uses the shorter side of the first image. ``num_channels=None`` gives 1
-    when every image is grayscale and 3 otherwise.
+    when every image is grayscale and 3 otherwise. A ``native`` dict is filled with what the files
+    held before conversion: ``min_size``/``max_size`` (shorter sides, pixels) and ``channels`` (1 when
+    every image is grayscale, else 3), so that callers can record and report the conversion.
     """
     arrays: list[np.ndarray] = []
-    any_color = False
+    any_color = any_native_color = False
+    sizes: list[int] = []
     for i, value in enumerate(values):
         img = open_image(value, where[i] if where is not None else f"row {i}")
+        sizes.append(min(img.size))
+        any_native_color |= not is_grayscale(img)
         if image_size is None:
             image_size = min(img.size)
             if image_size < 1:
@@ -162,6 +168,8 @@ def images_to_uint8(
         raise InvalidArgumentError("No images to convert (the dataset has 0 rows).")
     if num_channels is None and any_color:
         arrays = [np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a for a in arrays]
+    if native is not None:
+        native.update(min_size=min(sizes), max_size=max(sizes), channels=3 if any_native_color else 1)
     return np.stack(arrays)
 
 

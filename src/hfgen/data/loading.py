@@ -23,10 +23,16 @@ from .errors import (
     UnknownDatasetError,
 )
 from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_tensor
+from .points import POINT_FILE_SUFFIXES, column_points, read_points
 
 _IMAGE_NAMES = ("image", "img", "images", "pixel_values")
 _LABEL_NAMES = ("label", "labels")
 _TEXT_NAMES = ("text", "caption", "prompt")
+_VECTOR_NAMES = ("points", "point", "vector", "vectors", "features", "x")
+_ID_NAMES = ("id", "idx", "index", "__index_level_0__")
+# Python argument of load_train_dataset -> the flag a CLI user passes (both are named in messages)
+_FLAGS = {"image_column": "--image_column", "label_column": "--label_column", "text_column": "--caption_column",
+          "split": "--dataset_split"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
@@ -102,7 +108,7 @@ def _hub_unavailable(name: str, offline: bool, exc: BaseException | None) -> Hub
     )
     return HubUnavailableError(
         f"Cannot load Hub dataset {name!r}: {why}. Fix: pass a local image folder "
-        f"(e.g. load_train_dataset('path/to/images')), a folder saved with Dataset.save_to_disk, "
+        f"(--dataset path/to/images), a folder saved with Dataset.save_to_disk, a .npy/.csv file of points, "
         f"or {_embedded_hint(name)}; or "
         + ("unset HF_HUB_OFFLINE/HF_DATASETS_OFFLINE" if offline else "check your network connection")
         + " to reach the Hub and retry."
@@ -147,7 +153,7 @@ def _pick_split(dsets, split: str, source: str):
         return next(iter(dsets.values()))
     raise DataError(
         f"Split {split!r} not found in {source}. Available splits: {list(dsets)}. "
-        f"Fix: pass split= one of these."
+        f"Fix: pass --dataset_split (split= in Python) one of these."
     )
 
 
@@ -161,7 +167,8 @@ def _load_local(path: str, split: str, cache_dir: str | None, stack: contextlib.
     if not os.path.isdir(path):
         raise DataError(
             f"{path!r} is a file, not a folder. Fix: pass the folder that contains your images "
-            "(optionally one subfolder per class, plus metadata.jsonl/metadata.csv)."
+            "(optionally one subfolder per class, plus metadata.jsonl/metadata.csv), or points as a "
+            f"{' or '.join(POINT_FILE_SUFFIXES)} file."
         )
     if _is_saved_dataset(path):
         try:
@@ -177,8 +184,8 @@ def _load_local(path: str, split: str, cache_dir: str | None, stack: contextlib.
         raise NoImagesFoundError(
             f"No images found in folder {path!r} (searched recursively for files ending in "
             f"{', '.join(image_extensions())}). Fix: put image files in the folder (optionally one "
-            f"subfolder per class, with metadata.jsonl/metadata.csv for extra columns), or use "
-            f"{_embedded_hint('')}."
+            f"subfolder per class, with metadata.jsonl/metadata.csv for extra columns), pass points as a "
+            f"{' or '.join(POINT_FILE_SUFFIXES)} file, or use {_embedded_hint('')}."
         )
     # The arrow cache only holds file paths/metadata: build it in a throw-away dir by default so
     # edits to the folder are always picked up and nothing accumulates in the HF cache.
@@ -226,7 +233,7 @@ def _load_hub(name: str, split: str, cache_dir: str | None):
     if not isinstance(ds, datasets.Dataset):
         raise DataError(
             f"Hub dataset {name!r} returned {type(ds).__name__}, not a map-style Dataset. "
-            "Fix: pass a concrete split, e.g. split='train'."
+            "Fix: pass a concrete split, e.g. --dataset_split train."
         )
     return ds
 
@@ -235,9 +242,50 @@ def _load_hub(name: str, split: str, cache_dir: str | None):
 def _require_column(ds, column: str, arg: str, source: str) -> None:
     if column not in ds.column_names:
         raise MissingColumnError(
-            f"Column {column!r} (from {arg}=) not found in {source}. Available columns: "
-            f"{ds.column_names}. Fix: pass {arg}= one of these."
+            f"Column {column!r} (from {_FLAGS[arg]}) not found in {source}. Available columns: "
+            f"{ds.column_names}. Fix: pass {_FLAGS[arg]} ({arg}= in Python) one of these."
         )
+
+
+def _is_number_feature(feature) -> bool:
+    import datasets
+
+    return isinstance(feature, datasets.Value) and (
+        feature.dtype.startswith(("int", "uint", "float")) or feature.dtype in ("double", "halffloat")
+    )
+
+
+def _is_vector_feature(feature) -> bool:
+    """A list-of-numbers column (`Sequence`/`List`/`LargeList` of numbers, or a 1-D array)."""
+    import datasets
+
+    inner = getattr(feature, "feature", None)
+    if isinstance(feature, tuple(t for t in (getattr(datasets, "List", None), getattr(datasets, "LargeList", None),
+                                             datasets.Sequence) if t is not None)):
+        return _is_number_feature(inner)
+    return isinstance(feature, list) and len(feature) == 1 and _is_number_feature(feature[0])
+
+
+def _vector_columns(ds, label_column, text_column) -> tuple[str | None, list[str]]:
+    """``(list column, [])`` or ``(None, numeric columns)`` holding the points of a table."""
+    feats = ds.features
+    skip = {label_column, text_column}
+    lists = [c for c in ds.column_names if c not in skip and _is_vector_feature(feats[c])]
+    if len(lists) > 1:
+        named = [c for c in _VECTOR_NAMES if c in lists]
+        if not named:
+            raise MissingColumnError(
+                f"Several list columns could hold the points: {lists}. Fix: keep one (e.g. "
+                "ds.remove_columns([...]).save_to_disk(...)), or name it 'points'."
+            )
+        return named[0], []
+    if lists:
+        return lists[0], []
+    numeric = [
+        c for c in ds.column_names
+        if c not in skip and c.lower() not in _ID_NAMES and _is_number_feature(feats[c])
+    ]
+    return None, numeric
 
 
 def _detect_columns(ds, image_column, label_column, text_column, source: str):
@@ -251,11 +299,6 @@ def _detect_columns(ds, image_column, label_column, text_column, source: str):
     if image_column is None:
         image_column = next((c for c in cols if isinstance(feats[c], datasets.Image)), None)
         image_column = image_column or next((c for c in _IMAGE_NAMES if c in cols), None)
-        if image_column is None:
-            raise MissingColumnError(
-                f"No image column found in {source}. Available columns: {cols}. "
-                "Fix: pass image_column= naming the column that holds the images."
-            )
     if label_column is None:
         label_column = next(
             (c for c in cols if c != image_column and isinstance(feats[c], datasets.ClassLabel)), None
@@ -283,7 +326,7 @@ def _encode_labels(ds, column: str, source: str) -> tuple[torch.Tensor, int, lis
     else:
         raise DataError(
             f"Label column {column!r} of {source} must hold integers or strings (got e.g. "
-            f"{values[:3]!r}). Fix: pass label_column= a class column, or remove the column."
+            f"{values[:3]!r}). Fix: pass --label_column (label_column= in Python) a class column, or remove the column."
         )
     if ids.size and ids.min() < 0:
         bad = int(np.argmax(ids < 0))
@@ -294,9 +337,72 @@ def _encode_labels(ds, column: str, source: str) -> tuple[torch.Tensor, int, lis
     return torch.from_numpy(ids), len(names), names
 
 
+def _label_names_from_strings(values: list) -> tuple[torch.Tensor, int, list[str]]:
+    """Integer ids for string labels (sorted names; all-integer strings keep their value)."""
+    if values and all(v.isdigit() for v in values):  # non-negative integers keep their value
+        ids = np.asarray([int(v) for v in values], dtype=np.int64)
+        names = [str(i) for i in range(int(ids.max()) + 1)] if ids.size else []
+    else:
+        names = sorted(set(values))
+        lookup = {n: i for i, n in enumerate(names)}
+        ids = np.asarray([lookup[v] for v in values], dtype=np.int64)
+    return torch.from_numpy(ids), len(names), names
+
+
+def _points_to_gen(points: np.ndarray, *, source: str, labels=None, texts=None, name=None) -> GenDataset:
+    """A ``kind="vector"`` GenDataset of float32 points ``[N, D]`` (labels: tensor, count, names)."""
+    tensors = {"points": torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))}
+    num_classes, class_names = 0, None
+    if labels is not None:
+        tensors["labels"], num_classes, class_names = labels
+    return GenDataset(
+        tensors, kind="vector", num_classes=num_classes, class_names=class_names,
+        data_dim=int(points.shape[1]), texts=texts, name=name or source,
+    )
+
+
+def _load_point_file(path: str, source: str, *, label_column, num_samples, seed, image_size, num_channels) -> GenDataset:
+    """A ``.npy``/``.csv`` file of points (one per row) as vector data."""
+    for value, flag in ((image_size, "--resolution"), (num_channels, "--num_channels")):
+        if value is not None:
+            raise InvalidArgumentError(f"{source} holds points, not images: {flag} does not apply. Fix: drop {flag}.")
+    points, labels = read_points(path, label_column=label_column)
+    encoded = _label_names_from_strings(labels) if labels is not None else None
+    keep = subsample_indices(len(points), num_samples, seed)
+    if keep is not None:
+        points = points[keep]
+        if encoded is not None:
+            encoded = (encoded[0][torch.from_numpy(keep)], encoded[1], encoded[2])
+    return _points_to_gen(points, source=source, labels=encoded)
+
+
+def _labels_from_subfolders(values: list, folder: str):
+    """Class labels from one level of subfolders (``folder/<class>/<image>``), or None.
+
+    `datasets`' image folder infers them only when there is no metadata file: with a metadata.jsonl
+    (e.g. for captions) the classes would be lost silently. Same rule as `datasets`: every image one
+    level down, and more than one subfolder.
+    """
+    root = os.path.abspath(folder)
+    names = []
+    for value in values:
+        path = value.get("path") if isinstance(value, dict) else None
+        if not path:
+            return None
+        parts = os.path.relpath(os.path.abspath(path), root).split(os.sep)
+        if len(parts) != 2 or parts[0] in (os.curdir, os.pardir):
+            return None
+        names.append(parts[0])
+    if len(set(names)) < 2:
+        return None
+    classes = sorted(set(names))
+    lookup = {n: i for i, n in enumerate(classes)}
+    return torch.tensor([lookup[n] for n in names], dtype=torch.long), len(classes), classes
+
+
 def _dataset_to_gen(
     ds, *, source, image_size, num_channels, image_column, label_column, text_column,
-    num_samples, seed, center_crop,
+    num_samples, seed, center_crop, folder=None,
 ) -> GenDataset:
     import datasets
 
@@ -308,24 +414,32 @@ def _dataset_to_gen(
         ds = ds.select(keep.tolist())
     if len(ds) == 0:
         raise DataError(f"{source} has 0 rows. Fix: check the split / folder contents.")
+    if image_column is None:
+        return _table_to_points(ds, source=source, label_column=label_column, text_column=text_column,
+                                image_size=image_size, num_channels=num_channels)
     if isinstance(ds.features[image_column], datasets.Image):
         ds = ds.cast_column(image_column, datasets.Image(decode=False))
     values = list(ds[image_column])
     where = [f"row {i} of column {image_column!r} in {source}" for i in range(len(values))]
+    native: dict = {}
     pixels = uint8_to_tensor(
         images_to_uint8(
             values, image_size=image_size, num_channels=num_channels,
-            center_crop=center_crop, where=where,
+            center_crop=center_crop, where=where, native=native,
         )
     )
     tensors = {"pixel_values": pixels}
     num_classes, class_names = 0, None
     if label_column is not None:
         tensors["labels"], num_classes, class_names = _encode_labels(ds, label_column, source)
+    elif folder is not None:
+        found = _labels_from_subfolders(values, folder)
+        if found is not None:
+            tensors["labels"], num_classes, class_names = found
     texts = None
     if text_column is not None:
         texts = ["" if t is None else str(t) for t in ds[text_column]]
-    return GenDataset(
+    data = GenDataset(
         tensors,
         kind="image",
         num_classes=num_classes,
@@ -335,6 +449,40 @@ def _dataset_to_gen(
         texts=texts,
         name=source,
     )
+    data.native = native
+    return data
+
+
+def _table_to_points(ds, *, source, label_column, text_column, image_size, num_channels) -> GenDataset:
+    """Rows of a table without images as vector data: one list column, or the numeric columns."""
+    vector_column, numeric = _vector_columns(ds, label_column, text_column)
+    if vector_column is None and not numeric:
+        described = {c: str(getattr(ds.features[c], "dtype", type(ds.features[c]).__name__)) for c in ds.column_names}
+        raise MissingColumnError(
+            f"No image column and no numeric data found in {source}. Columns: {described}. Fix: for images pass "
+            "--image_column (image_column= in Python) naming the column that holds them; for points store one "
+            "list column of numbers per row (e.g. 'points') or numeric columns (e.g. 'x', 'y')."
+        )
+    for value, flag in ((image_size, "--resolution"), (num_channels, "--num_channels")):
+        if value is not None:
+            raise InvalidArgumentError(f"{source} holds points, not images: {flag} does not apply. Fix: drop {flag}.")
+    if vector_column is not None:
+        points = column_points(list(ds[vector_column]), vector_column, source)
+    else:
+        columns = [np.asarray(ds[c], dtype=np.float32) for c in numeric]
+        points = np.stack(columns, axis=1)
+        bad = ~np.isfinite(points).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{source}: row {i} holds NaN, inf or a missing value in columns {numeric} "
+                f"({points[i].tolist()}). Fix: drop or repair such rows."
+            )
+    labels = _encode_labels(ds, label_column, source) if label_column is not None else None
+    texts = None
+    if text_column is not None:
+        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    return _points_to_gen(points, source=source, labels=labels, texts=texts)
 
 
 # ----------------------------------------------------------------------------- public entry
@@ -354,10 +502,12 @@ def load_train_dataset(
 ) -> GenDataset:
     """Load a training set fully into memory as a :class:`GenDataset`.
 
-    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), an
-    existing local folder (image folder — labels from subfolders, extra columns from
+    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), a
+    ``.npy``/``.csv`` file of points (one a row; a CSV header and a ``label`` column are optional),
+    an existing local folder (image folder — labels from subfolders, extra columns from
     ``metadata.jsonl``/``metadata.csv`` — or a ``Dataset.save_to_disk`` folder), else a Hugging
-    Face Hub dataset id. Images are resized (shorter side to ``image_size``, then centre-cropped
+    Face Hub dataset id. A table without an image column is read as points (``kind="vector"``):
+    from its one list-of-numbers column, else from its numeric columns (e.g. ``x``, ``y``). Images are resized (shorter side to ``image_size``, then centre-cropped
     when ``center_crop``), converted to ``num_channels`` (1="L", 3="RGB"; default: 1 for
     all-grayscale sources, else 3) and scaled to ``[-1, 1]``. ``num_samples`` keeps a random
     subset chosen with ``seed`` (for "ring8"/"grid25" it is the number of points, default 10000).
@@ -396,9 +546,17 @@ def load_train_dataset(
         )
 
     path = os.path.expanduser(name)
+    if os.path.isfile(path) and path.lower().endswith(POINT_FILE_SUFFIXES):
+        return _load_point_file(
+            path, name, label_column=label_column, num_samples=num_samples, seed=seed,
+            image_size=image_size, num_channels=num_channels,
+        )
     with contextlib.ExitStack() as stack:
+        folder = None
         if os.path.exists(path):
             ds = _load_local(path, split, cache_dir, stack)
+            # an image folder (not a save_to_disk one): its class subfolders may still have to be read
+            folder = None if _is_saved_dataset(path) else path
         elif _looks_like_path(name):
             raise DataPathNotFoundError(
                 f"Local path {name!r} does not exist. Fix: check the path, or pass a Hub dataset "
@@ -415,5 +573,5 @@ def load_train_dataset(
         return _dataset_to_gen(
             ds, source=name, image_size=image_size, num_channels=num_channels,
             image_column=image_column, label_column=label_column, text_column=text_column,
-            num_samples=num_samples, seed=seed, center_crop=center_crop,
+            num_samples=num_samples, seed=seed, center_crop=center_crop, folder=folder,
         )

@@ -164,14 +164,20 @@ def _component(folder: Path, name: str, index_entry) -> dict:
 
 
 def _looks_like_hub_dataset(name: str) -> bool:
-    """Whether a training `dataset` value names a Hub dataset (not embedded, not a local path)."""
+    """Whether a training `dataset` value names a Hub dataset (not embedded, not a local path or file).
+
+    Only a guess, for folders trained before the training data's source was recorded
+    (``data.source`` in ``logs/training_args.json``): a name that exists here, or that looks like a
+    file of points, is local.
+    """
     from hfgen.data import EMBEDDED_DATASETS
     from hfgen.data.loading import is_plausible_hub_id
+    from hfgen.data.points import POINT_FILE_SUFFIXES
 
     if not name or name in EMBEDDED_DATASETS or name.startswith((".", "/", "~")) or "\\" in name:
         return False
-    if "/" not in name and os.path.exists(name):
-        return False  # a bare name that exists here is a local folder (the loader checks paths first)
+    if os.path.exists(os.path.expanduser(name)) or name.lower().endswith(POINT_FILE_SUFFIXES):
+        return False  # the loader checks local paths first
     return is_plausible_hub_id(name)
 
 
@@ -190,14 +196,21 @@ def _dataset_info(training: dict) -> Optional[dict]:
         "image_column": args.get("image_column"),
         "label_column": args.get("label_column"),
     }
+    data = training.get("data") if isinstance(training.get("data"), dict) else {}
+    source = data.get("source")  # recorded where the data were found (hfgen >= this version)
+    vector = data.get("kind") == "vector" or name.lower().endswith((".npy", ".csv"))
+    info["data_kind"] = data.get("kind") or ("vector" if vector else None)
+    info["class_names"] = data.get("class_names")
+    info["has_captions"] = bool(data.get("has_captions"))
     if name in EMBEDDED_DATASET_INFO:
         info.update(kind="embedded", hub_id=None, **EMBEDDED_DATASET_INFO[name])
-    elif _looks_like_hub_dataset(name):
+    elif source == "hub" or (source is None and _looks_like_hub_dataset(name)):
         info.update(kind="hub", hub_id=name, title=name, description=f"the Hub dataset [{name}](https://huggingface.co/datasets/{name})")
     else:
-        # A local folder: only its last path component, never the full local path.
+        # Local data: only its last path component, never the full local path, and never a Hub link.
         base = os.path.basename(os.path.normpath(name)) or name
-        info.update(kind="local", hub_id=None, name=base, title=base, description=f"a local image folder (`{base}`), not published")
+        what = "a local set of points" if vector else "a local image folder"
+        info.update(kind="local", hub_id=None, name=base, title=base, description=f"{what} (`{base}`), not published")
     return info
 
 
@@ -230,7 +243,20 @@ def _evaluation(raw: dict, path: Path) -> dict:
             "finite": math.isfinite(value),
         })
     extractor = protocol.get("extractor")
-    return {"file": EVAL_RESULTS_FILENAME, "rows": rows, "others": others, "protocol": protocol, "extractor": extractor}
+    if extractor in (None, "none"):
+        extractor = None  # mode/class metrics only: no feature network was involved
+    settings = protocol.get("metric_settings") or {}
+    return {
+        "file": EVAL_RESULTS_FILENAME, "rows": rows, "others": others, "protocol": protocol, "extractor": extractor,
+        # what the features are: "classifier", "inception", "raw" (points as they are) or None
+        "feature_kind": None if extractor is None else (
+            "inception" if "inception" in extractor.lower() else "raw" if extractor.startswith("identity") else "classifier"),
+        "mixture": (
+            {"name": settings.get("mixture"), "std": settings.get("mixture_std"), "threshold": settings.get("mixture_threshold"),
+             "num_modes": settings.get("mixture_num_modes")}
+            if "mixture_std" in settings else None
+        ),
+    }
 
 
 def detect_family(folder: str | os.PathLike) -> str:
@@ -258,6 +284,7 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
     (per subfolder: ``config``, ``class_name``, ``num_parameters``, ``num_buffers``, ``size_bytes``, ``dtypes``,
     ``in_pipeline``, ``code_files``), ``training`` (``logs/training_args.json``, or {}),
     ``history`` (``rows``, ``last``; None without a log), ``summary`` (``logs/summary.json`` or {}),
+    ``warnings`` (the summary's training warnings, possibly empty),
     ``dataset`` (None when unknown), ``images`` (relative paths of ``samples`` / ``loss_curves``, or
     None), ``evaluation`` (None when not evaluated), ``versions``, ``files`` (top-level entries).
     """
@@ -279,6 +306,8 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
     eval_raw = _read_json(eval_path)
     evaluation = _evaluation(eval_raw, eval_path) if eval_raw is not None else None
     versions = {"diffusers": index.get("_diffusers_version")}
+    summary = _read_json(folder / "logs" / "summary.json")
+    summary = summary if isinstance(summary, dict) else {}
     for comp in components.values():
         if comp["config"].get("transformers_version"):
             versions["transformers"] = comp["config"]["transformers_version"]
@@ -295,7 +324,9 @@ def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = Non
         "components": components,
         "training": training,
         "history": history,
-        "summary": _read_json(folder / "logs" / "summary.json") or {},
+        "summary": summary,
+        # Divergence, learning-rate changes on resume, ...: shown as a warning block on the card.
+        "warnings": [str(w) for w in summary.get("warnings") or []],
         "dataset": _dataset_info(training),
         "images": {
             "samples": "samples.png" if (folder / "samples.png").is_file() else None,

@@ -292,7 +292,8 @@ def _missing_weights_error(searched: list[str]) -> FileNotFoundError:
         f"Download {FID_WEIGHTS_URL}\n"
         f"and either put it at {cache} (the torch hub cache, where pytorch-fid keeps it), "
         f"set the environment variable {INCEPTION_WEIGHTS_ENV}=/path/to/{FID_WEIGHTS_FILENAME}, "
-        "or pass the path to load_fid_inception(weights_path=...)."
+        "or pass its path: `hfgen evaluate --inception_weights PATH` on the command line, "
+        "`load_fid_inception(weights_path=PATH)` / `Evaluator(inception_weights=PATH)` in Python."
     )
 
 

@@ -2,7 +2,9 @@
 
 from .args import ConfigurationError, TrainingArguments, parse_args
 from .gan import PRESETS, GANArguments, GANTask
+from .lock import OutputDirLockedError
 from .loop import EpochBatcher, Trainer, TrainingDivergedError
+from .state import CorruptCheckpointError, StorageError
 from .task import Phase, StepContext, Task
 
 TASKS = {"gan": (GANArguments, GANTask)}
@@ -26,7 +28,7 @@ def main(task: str = "gan", argv=None) -> dict:
     try:
         training_args.validate()
         return Trainer(build_task(task, training_args, task_args), training_args).train()
-    except (ConfigurationError, DataError, PushError) as error:  # a message, not a traceback
+    except (ConfigurationError, DataError, PushError, StorageError, TrainingDivergedError) as error:  # a message, not a traceback
         raise SystemExit(f"error: {error}") from None
 
 
@@ -38,6 +40,9 @@ __all__ = [
     "Trainer",
     "TrainingDivergedError",
     "ConfigurationError",
+    "CorruptCheckpointError",
+    "OutputDirLockedError",
+    "StorageError",
     "EpochBatcher",
     "Phase",
     "StepContext",

@@ -7,6 +7,7 @@ live in the models' `PretrainedConfig`s; these classes hold only how to train.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
@@ -22,7 +23,8 @@ class TrainingArguments:
 
     dataset: str = field(
         default="digits",
-        metadata={"help": "Hub dataset name, local image folder, or embedded name: ring8, grid25, digits, mnist5k."},
+        metadata={"help": "Hub dataset name, local image folder, save_to_disk folder, points (.npy/.csv), or embedded name: "
+                          "ring8, grid25, digits, mnist5k."},
     )
     output_dir: str = field(default="outputs/gan", metadata={"help": "Where the exported pipeline, checkpoints/, samples/ and logs/ go."})
     max_train_steps: int = field(default=2000, metadata={"help": "Number of generator updates (each after n_critic critic updates)."})
@@ -54,7 +56,11 @@ class TrainingArguments:
     use_ema: bool = field(default=False, metadata={"help": "Keep an exponential moving average of G and export it."})
     ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
-    export: bool = field(default=True, metadata={"help": "Export the pipeline to output_dir at the end."})
+    export: bool = field(
+        default=True,
+        # One text serves --export and the --no_export that HfArgumentParser adds for a True bool: it must read right for both.
+        metadata={"help": "Whether to export the pipeline to output_dir at the end (default: yes). --no_export (or --export false) skips the export."},
+    )
     eval_steps: int = field(default=0, metadata={"help": "Evaluate every N steps (logged; keeps best/; collapse alarm). 0: never."})
     eval_samples: int = field(default=1000, metadata={"help": "Generated samples per periodic evaluation."})
     eval_metrics: str = field(default="auto", metadata={"help": "Comma-separated metrics (fid,kid,is,pr,coverage,classes,modes) or auto."})
@@ -92,6 +98,10 @@ class TrainingArguments:
         for ok, message in checks:
             if not ok:
                 raise ConfigurationError(message + ".")
+        if os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            raise ConfigurationError(
+                f"--output_dir {self.output_dir} is an existing file, not a folder: pass a folder path (it is created if missing)."
+            )
         from diffusers.optimization import SchedulerType
 
         names = [s.value for s in SchedulerType]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
 import logging
 import math
 import os
+import re
+import shutil
 import time
 import warnings
 from typing import Optional
@@ -16,10 +20,17 @@ import torch
 
 from .args import ConfigurationError, TrainingArguments
 from .ema import EMA
+from .lock import OutputDirLockedError, RunLock
 from .state import (
+    CorruptCheckpointError,
+    StorageError,
+    apply_umask_mode,
+    incomplete_checkpoints,
     list_checkpoints,
-    load_state_tree,
+    load_checkpoint_tree,
+    pid_is_alive,
     prune_checkpoints,
+    remove_stale_temporaries,
     rng_state,
     save_state_tree,
     set_rng_state,
@@ -28,6 +39,32 @@ from .state import (
 from .task import StepContext, Task
 
 logger = logging.getLogger("hfgen.training")
+
+# Divergence short of NaN: a logged loss this large (in magnitude) means the game has blown up
+# (a GAN's losses are O(1)-O(100) when training works; lr 1e6 gives ~1e13).
+LOSS_EXPLOSION_THRESHOLD = 1e6
+# Saturated images: more than this share of generated pixels within 5e-4 of 0 or 1 in [0, 1]
+# (|x| > 0.999 before the pipeline maps tanh's [-1, 1] to [0, 1]).
+SATURATION_SHARE = 0.99
+# Config entries that say nothing about a model's shape (versions, code pointers).
+_UNCOMPARED_CONFIG_KEYS = {"transformers_version", "architectures", "auto_map", "dtype", "torch_dtype", "_name_or_path",
+                           "_commit_hash", "_attn_implementation_autoset", "output_attentions", "output_hidden_states",
+                           "return_dict", "use_return_dict"}
+# Where a config field comes from when it is not a flag of the same name.
+_CONFIG_FIELD_SOURCES = {
+    "image_size": "--resolution or the dataset",
+    "num_channels": "--num_channels or the dataset",
+    "data_dim": "the dataset",
+    "num_classes": "--class_conditional or the dataset's labels",
+    "discriminator_pack": "--pack",
+    "id2label": "the dataset's labels",
+    "label2id": "the dataset's labels",
+}
+# Top-level entries an export writes beside the pipeline's components (replaced as a whole).
+_EXPORT_FILES = ("model_index.json", "README.md", "eval_results.json", "samples.png", "loss_curves.png")
+# Entries of logs/summary.json that are paths (written relative to the output folder).
+_SUMMARY_PATHS = ("output_dir", "pipeline", "samples", "loss_curves", "model_card")
+_STAGING_PATTERN = re.compile(r"^\.(?:export|old-export)-(\d+)\.tmp$")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -102,6 +139,10 @@ class Trainer:
         self.task, self.args = task, args
         self.dataset = dataset
         self.history: list[dict] = []
+        # Warnings that go to the log, logs/summary.json and the model card (checkpointed, so a
+        # resumed run keeps those of the steps before it).
+        self.warnings: list[str] = []
+        self._exploded: set[str] = set()
 
     # -- setup ----------------------------------------------------------------------------------
 
@@ -150,22 +191,163 @@ class Trainer:
         """`<output_dir>/checkpoints`."""
         return os.path.join(self.args.output_dir, "checkpoints")
 
-    def _resolve_resume(self) -> Optional[str]:
+    def _resume(self) -> int:
+        """Restores `--resume_from_checkpoint` (after checking it fits this run); returns its step (0: none).
+
+        With `latest`, a damaged newest checkpoint (truncated file, bad JSON, bad RNG state) is
+        skipped with a warning naming the file and the checkpoint used instead; an explicit damaged
+        path is refused, naming the newest intact checkpoint to pass instead.
+        """
         value = self.args.resume_from_checkpoint
         if not value:
-            return None
+            return 0
+        main = self.accelerator.is_main_process
+        for path in incomplete_checkpoints(self.checkpoints_dir) if main else []:
+            logger.warning("Skipping %s: it lacks state.json or state.safetensors (a damaged or partly deleted checkpoint).", path)
         if value == "latest":
-            found = list_checkpoints(self.checkpoints_dir)
-            if not found:
+            candidates = [path for _, path in reversed(list_checkpoints(self.checkpoints_dir))]
+            if not candidates:
                 logger.warning("resume_from_checkpoint=latest: no checkpoint in %s, starting from scratch.", self.checkpoints_dir)
-                return None
-            return found[-1][1]
-        if not os.path.isfile(os.path.join(value, "state.json")):
+                return 0
+        else:
+            missing = [n for n in ("state.json", "state.safetensors") if not os.path.isfile(os.path.join(value, n))]
+            if missing:
+                raise ConfigurationError(
+                    f"--resume_from_checkpoint {value} is not a complete checkpoint folder (no {' or '.join(missing)}); "
+                    f"pass 'latest' or one of {self.checkpoints_dir}/checkpoint-<step>."
+                )
+            candidates = [value]
+        damaged: list[CorruptCheckpointError] = []
+        for path in candidates:
+            try:
+                tree = load_checkpoint_tree(path)
+                notes = self._check_resumable(tree, path)
+                step = self._load_checkpoint(path, tree)
+            except CorruptCheckpointError as error:
+                if value != "latest":
+                    intact = self._newest_intact_checkpoint(exclude=path)
+                    advice = f"the newest intact checkpoint is {intact}: pass --resume_from_checkpoint {intact}" if intact \
+                        else f"no intact checkpoint is left in {self.checkpoints_dir}: start afresh without --resume_from_checkpoint"
+                    raise ConfigurationError(f"Cannot resume from {path}: {error}; {advice}.") from None
+                damaged.append(error)
+                continue
+            if damaged and main:
+                logger.warning(
+                    "The newest checkpoint is damaged (%s); resuming from the newest intact one instead: %s.",
+                    "; ".join(str(e) for e in damaged), path,
+                )
+            for note in notes:  # after the load, which restored the checkpoint's own warnings
+                self._warn(note)
+            logger.info("Resumed from %s at step %d", path, step)
+            return step
+        raise ConfigurationError(
+            f"No intact checkpoint in {self.checkpoints_dir}: " + "; ".join(str(e) for e in damaged)
+            + ". Start afresh without --resume_from_checkpoint (or in another --output_dir)."
+        )
+
+    def _newest_intact_checkpoint(self, exclude: str) -> Optional[str]:
+        for _, path in reversed(list_checkpoints(self.checkpoints_dir)):
+            if os.path.abspath(path) == os.path.abspath(exclude):
+                continue
+            try:
+                load_checkpoint_tree(path)
+            except CorruptCheckpointError:
+                continue
+            return path
+        return None
+
+    def _flag_names(self) -> set:
+        """Every CLI flag of this run: TrainingArguments' fields and those of the task's argument dataclasses."""
+        names = {f.name for f in dataclasses.fields(self.args)}
+        for value in vars(self.task).values():
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                names |= {f.name for f in dataclasses.fields(value)}
+        return names
+
+    def _model_settings(self) -> dict:
+        """Each model's configuration (what shapes its weights), recorded in checkpoints."""
+        settings = {}
+        for name, model in self.task.models.items():
+            config = getattr(model, "config", None)
+            if config is not None and hasattr(config, "to_dict"):
+                settings[name] = {k: v for k, v in config.to_dict().items() if k not in _UNCOMPARED_CONFIG_KEYS}
+        return settings
+
+    def _task_settings(self) -> dict:
+        """`task.describe()` flattened to dotted keys, without learning rates (a new one applies on resume)."""
+        flat = {}
+
+        def walk(prefix, value):
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            elif "learning_rate" not in prefix:
+                flat[prefix] = value
+
+        walk("", json.loads(json.dumps(self.task.describe(), default=str)))
+        return flat
+
+    def _check_resumable(self, tree: dict, path: str) -> list[str]:
+        """Refuses a checkpoint this run cannot continue: other model shapes, other optimizer, no steps left.
+
+        Returns warnings for the settings that changed but can continue (loss, n_critic, ...).
+        """
+        step = int(tree["step"])
+        if step >= self.args.max_train_steps:
             raise ConfigurationError(
-                f"resume_from_checkpoint={value!r} is not a complete checkpoint folder (no state.json); "
-                f"pass 'latest' or one of {self.checkpoints_dir}/checkpoint-<step>."
+                f"{path} is at step {step} and --max_train_steps is {self.args.max_train_steps}: nothing is left to train "
+                f"(the export in {self.args.output_dir} would be overwritten with the same weights). Pass a --max_train_steps "
+                f"above {step} to continue training."
             )
-        return value
+        recorded = tree.get("settings") or {}
+        flags = self._flag_names()
+        differences = []
+        for name, new in self._model_settings().items():
+            old = (recorded.get("models") or {}).get(name)
+            if old is None:
+                continue
+            for key in sorted(set(old) | set(new)):
+                if old.get(key) != new.get(key):
+                    source = f"--{key}" if key in flags else _CONFIG_FIELD_SOURCES.get(key, "config field")
+                    differences.append(f"{name}.{key} ({source}): checkpoint {old.get(key)!r}, now {new.get(key)!r}")
+        if differences:
+            raise ConfigurationError(
+                f"Cannot resume from {path}: the models of this run are shaped differently: " + "; ".join(differences)
+                + ". Pass the checkpoint's values (see its run's logs/training_args.json), or train the new shape in another "
+                "--output_dir (use --init_from only between folders of the same shape)."
+            )
+        old_task = recorded.get("task")
+        if old_task is not None:
+            new_task = self._task_settings()
+            # The same setting may appear as a raw flag (None: "from the preset") and resolved:
+            # report each setting once, by its resolved value when there is one.
+            by_leaf: dict[str, str] = {}
+            for key in sorted(k for k in set(old_task) | set(new_task) if old_task.get(k) != new_task.get(k)):
+                leaf = key.split(".")[-1]
+                if leaf not in by_leaf or (old_task.get(key) is not None and new_task.get(key) is not None):
+                    by_leaf[leaf] = key
+            changed = sorted(by_leaf.values())
+            optimizer = [k for k in changed if k.split(".")[-1] == "optimizer"]
+            if optimizer:
+                raise ConfigurationError(
+                    f"Cannot resume from {path} with another optimizer ({optimizer[0]}: checkpoint {old_task.get(optimizer[0])!r}, "
+                    f"now {new_task.get(optimizer[0])!r}): its optimizer state does not fit. Pass --optimizer "
+                    f"{old_task.get(optimizer[0])}, or start afresh in another --output_dir."
+                )
+            if changed:
+                return [
+                    f"Resumed from step {step} with changed settings: "
+                    + ", ".join(f"{k} {old_task.get(k)!r} -> {new_task.get(k)!r}" for k in changed)
+                    + " (the steps before used the checkpoint's)."
+                ]
+        return []
+
+    def _warn(self, message: str) -> None:
+        """A loud warning: logged now, and listed in logs/summary.json and on the model card."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+        if self.accelerator.is_main_process:
+            logger.warning("WARNING: %s", message)
 
     def _save_checkpoint(self, step: int) -> str:
         from accelerate.utils import gather_object
@@ -187,6 +369,9 @@ class Trainer:
                 "history": self.history,
                 "monitor": self.monitor.state_dict() if self.monitor is not None else None,
                 "world_size": acc.num_processes,
+                "warnings": list(self.warnings),
+                # What the next run is compared with before it resumes (shapes, optimizer, loss, ...).
+                "settings": {"models": self._model_settings(), "task": self._task_settings()},
             }
             path = write_checkpoint_atomically(self.checkpoints_dir, step, lambda tmp: save_state_tree(tree, tmp))
             prune_checkpoints(self.checkpoints_dir, self.args.checkpoints_total_limit)
@@ -194,32 +379,79 @@ class Trainer:
         acc.wait_for_everyone()
         return path
 
-    def _load_checkpoint(self, path: str) -> int:
+    def _load_checkpoint(self, path: str, tree: dict) -> int:
+        """Restores every part of `tree`; a new --learning_rate then replaces the checkpoint's."""
         acc = self.accelerator
-        tree = load_state_tree(path)
+        state_json = os.path.join(path, "state.json")
+        # The learning rates this run was configured with (the schedulers stored them as initial_lr).
+        configured = {n: [g["initial_lr"] for g in o.param_groups] for n, o in self.optimizers.items()}
         for name, model in self.models.items():
-            acc.unwrap_model(model).load_state_dict(tree["models"][name])
-        for name, opt in self.optimizers.items():
-            opt.load_state_dict(tree["optimizers"][name])
-        for name, sched in self.schedulers.items():
-            sched.load_state_dict(tree["schedulers"][name])
-        if self.ema is not None:
-            if tree["ema"] is None:
-                raise ConfigurationError(f"{path} was trained without --use_ema; resume without it or start afresh.")
-            self.ema.load_state_dict(tree["ema"])
-        rngs = tree["rng"]
-        if len(rngs) == acc.num_processes:
-            set_rng_state(rngs[acc.process_index], self.generators)
-        else:
-            logger.warning("Checkpoint written by %d processes, resuming with %d: RNG streams restart.", len(rngs), acc.num_processes)
-        self.batcher.load_state_dict(tree["data"])
-        self.task.load_state_dict(tree["task"])
+            try:
+                acc.unwrap_model(model).load_state_dict(tree["models"][name])
+            except KeyError:
+                raise CorruptCheckpointError(f"{state_json} holds no weights for the {name}", state_json) from None
+            except RuntimeError as error:  # checkpoints without recorded settings: shapes differ
+                first = str(error).strip().splitlines()
+                raise ConfigurationError(
+                    f"Cannot resume from {path}: its {name} does not fit this run's ({' '.join(first[:3])}). Pass the flags "
+                    "that run used (model sizes, --latent_dim, --class_conditional, ...), or start afresh in another --output_dir."
+                ) from None
+        if self.ema is not None and tree.get("ema") is None:
+            raise ConfigurationError(f"{path} was trained without --use_ema; resume without it or start afresh.")
+        try:
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(tree["optimizers"][name])
+            for name, sched in self.schedulers.items():
+                sched.load_state_dict(tree["schedulers"][name])
+            if self.ema is not None:
+                self.ema.load_state_dict(tree["ema"])
+            rngs = tree["rng"]
+            if len(rngs) == acc.num_processes:
+                set_rng_state(rngs[acc.process_index], self.generators)
+            else:
+                logger.warning("Checkpoint written by %d processes, resuming with %d: RNG streams restart.", len(rngs), acc.num_processes)
+            self.batcher.load_state_dict(tree["data"])
+            self.task.load_state_dict(tree["task"])
+        except ConfigurationError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as error:
+            # e.g. "Invalid mt19937 state" from a damaged RNG entry, a missing optimizer entry
+            raise CorruptCheckpointError(f"{state_json} holds a damaged training state ({type(error).__name__}: {error})", state_json) from None
         self.history = list(tree["history"])
+        self.warnings = list(tree.get("warnings") or [])
         if tree.get("monitor") is not None and acc.is_main_process:
             self._evaluation_setup()
             self.monitor.load_state_dict(tree["monitor"])
+            self.monitor.total_steps = self.args.max_train_steps  # this run's length, not the checkpoint's run's
         self.last_checkpoint = path
-        return int(tree["step"])
+        step = int(tree["step"])
+        self._apply_configured_learning_rates(configured, step)
+        return step
+
+    def _apply_configured_learning_rates(self, configured: dict, step: int) -> None:
+        """Resume policy: the learning rate of THIS run applies from the resumed step on.
+
+        The checkpoint's optimizer and scheduler carry the old rate; the schedule's base is
+        replaced by the new one (its position is kept: warm-up/decay continue from `step`), so the
+        advice "lower the learning rate, then resume" works. The change is logged and listed on the card.
+        """
+        changes = []
+        for name, opt in self.optimizers.items():
+            sched = self.schedulers.get(name)
+            for i, group in enumerate(opt.param_groups):
+                old, new = group.get("initial_lr", group["lr"]), configured[name][i]
+                if math.isclose(old, new, rel_tol=1e-9, abs_tol=0.0):
+                    continue
+                # Every diffusers schedule is lr = base * factor(step): rescaling keeps the factor.
+                group["lr"] = group["lr"] * new / old
+                group["initial_lr"] = new
+                if sched is not None:
+                    sched.base_lrs[i] = new
+                changes.append(f"{name} {old:g} -> {new:g}")
+            if sched is not None:
+                sched._last_lr = [g["lr"] for g in opt.param_groups]
+        if changes:
+            self._warn(f"Learning rate changed on resume at step {step}: {', '.join(changes)} (steps 1-{step} used the old rate).")
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -230,8 +462,8 @@ class Trainer:
             where = self.last_checkpoint or "none (no checkpoint was written yet)"
             raise TrainingDivergedError(
                 f"Non-finite loss at step {step} in the {phase} phase: {bad}. Training stopped; the last good "
-                f"checkpoint is {where}. Try a lower learning rate, a gradient penalty or spectral norm, "
-                "then resume with --resume_from_checkpoint latest."
+                f"checkpoint is {where}. Try a lower --learning_rate (a new rate applies when resuming), "
+                "then resume with --resume_from_checkpoint latest; or start afresh with a gradient penalty or spectral norm."
             )
 
     def _next_batch(self) -> dict:
@@ -240,14 +472,52 @@ class Trainer:
         return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
     def train(self) -> dict:
-        """Trains, writes checkpoints/samples/logs, exports the pipeline; returns a summary."""
+        """Trains, writes checkpoints/samples/logs, exports the pipeline; returns a summary.
+
+        The output folder is locked for the whole run (one run per folder); the lock is taken
+        by the main process, and every process fails alike when another run holds it.
+        """
+        from accelerate.utils import broadcast_object_list
+
+        if self.args.num_threads:
+            torch.set_num_threads(self.args.num_threads)
+        acc = self.accelerator = self._make_accelerator()
+        lock = RunLock(self.args.output_dir) if acc.is_main_process else None
+        refused = [None]
+        if lock is not None:
+            try:
+                lock.acquire()
+            except OutputDirLockedError as error:
+                refused = [str(error)]
+        if acc.num_processes > 1:
+            broadcast_object_list(refused)
+        if refused[0]:
+            raise OutputDirLockedError(refused[0])
+        try:
+            if lock is not None:
+                self._remove_stale_temporaries()
+            return self._train()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Leftovers of killed runs (the lock says none is live): partial checkpoints and export folders."""
+        removed = remove_stale_temporaries(self.checkpoints_dir)
+        out = self.args.output_dir
+        for name in os.listdir(out) if os.path.isdir(out) else []:
+            match = _STAGING_PATTERN.match(name)
+            if match and (int(match.group(1)) == os.getpid() or not pid_is_alive(int(match.group(1)))):
+                shutil.rmtree(os.path.join(out, name), ignore_errors=True)
+                removed.append(name)
+        if removed:
+            logger.warning("Removed leftovers of an interrupted run in %s: %s", out, ", ".join(removed))
+
+    def _train(self) -> dict:
         from accelerate.utils import set_seed
         from diffusers.optimization import get_scheduler
 
-        args, task = self.args, self.task
-        if args.num_threads:
-            torch.set_num_threads(args.num_threads)
-        acc = self.accelerator = self._make_accelerator()
+        args, task, acc = self.args, self.task, self.accelerator
         if self.dataset is None:
             self.dataset = self._load_dataset()
         set_seed(args.seed)  # identical initial models on every process
@@ -278,19 +548,11 @@ class Trainer:
         self.evaluator = self.monitor = None
         stopped_early = None
 
-        start_step = 0
-        resume = self._resolve_resume()
-        if resume:
-            start_step = self._load_checkpoint(resume)
-            logger.info("Resumed from %s at step %d", resume, start_step)
+        start_step = self._resume()
 
         if acc.is_main_process:
             os.makedirs(os.path.join(args.output_dir, "samples"), exist_ok=True)
             os.makedirs(os.path.join(args.output_dir, "logs"), exist_ok=True)
-            with open(os.path.join(args.output_dir, "logs", "training_args.json"), "w") as f:
-                # The folder may be pushed to the Hub: record no local absolute paths.
-                recorded = {**dataclasses.asdict(args), "output_dir": "."}
-                json.dump({"training": recorded, **task.describe()}, f, indent=2, default=str)
         if acc.log_with:
             acc.init_trackers("hfgen", config={k: v for k, v in dataclasses.asdict(args).items() if isinstance(v, (int, float, str, bool))})
 
@@ -350,6 +612,7 @@ class Trainer:
                 running = {}
                 row["lr"] = self.schedulers[phases[-1].optimizer].get_last_lr()[0]
                 self.history.append(row)
+                self._check_loss_magnitude(row)
                 progress.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k not in ("step", "lr")}, refresh=False)
                 if acc.log_with:
                     acc.log({k: v for k, v in row.items() if k != "step"}, step=done)
@@ -373,12 +636,73 @@ class Trainer:
             "world_size": acc.num_processes,
             "output_dir": os.path.abspath(args.output_dir),
         }
+        if acc.num_processes > 1:
+            from accelerate.utils import gather_object
+
+            # DDP keeps the replicas equal; prove it for this run (a silent divergence would export
+            # only the main process's weights).
+            digests = gather_object([self._weights_digest()])
+            summary["weights_sha256_per_process"] = list(digests)
+            if len(set(digests)) > 1:
+                self._warn(f"The {acc.num_processes} processes ended with different weights: the export holds the main process's.")
         if acc.is_main_process:
             self._finish(summary)
-        if acc.log_with:
-            acc.end_training()
+        # Every process returns only once the export is complete; then trackers are closed and the
+        # process group is destroyed (accelerate >= 1.x): nothing collective may follow end_training.
         acc.wait_for_everyone()
+        acc.end_training()
         return summary
+
+    def _weights_digest(self) -> str:
+        """sha256 over every model's (and the EMA's) parameters, in a fixed order.
+
+        Buffers are left out: BatchNorm running statistics are per process under DDP (each
+        process normalises its own batches; DDP re-broadcasts rank 0's at each wrapped forward).
+        """
+        digest = hashlib.sha256()
+        models = dict(self.unwrapped)
+        if self.ema is not None:
+            models["ema"] = self.ema.shadow
+        for name in sorted(models):
+            for key, tensor in sorted(models[name].named_parameters()):
+                digest.update(f"{name}.{key}".encode())
+                digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
+
+    def _check_loss_magnitude(self, row: dict) -> None:
+        """Warns (once per loss) when a logged loss explodes: divergence that is not (yet) a NaN."""
+        for key, value in row.items():
+            if key in ("step", "lr") or key.startswith("eval/") or key in self._exploded:
+                continue
+            if abs(value) > LOSS_EXPLOSION_THRESHOLD:
+                self._exploded.add(key)
+                self._warn(
+                    f"Training diverged: {key} reached {value:.3g} at step {row['step']} (|loss| > {LOSS_EXPLOSION_THRESHOLD:g}). "
+                    "The samples are likely meaningless; retrain with a lower --learning_rate (or resume from an earlier "
+                    "checkpoint with one), a gradient penalty or spectral norm."
+                )
+
+    def _output_warnings(self, pipe) -> list[str]:
+        """Checks a batch of generated samples: non-finite values, or images saturated at 0/1."""
+        generator = torch.Generator(device=pipe.device).manual_seed(self.args.seed)
+        try:
+            with torch.no_grad():
+                samples = pipe(batch_size=256, generator=generator, output_type="np").images
+        except (TypeError, ValueError) as error:  # a pipeline that needs more inputs (e.g. prompts)
+            logger.warning("The check of generated outputs was skipped: %s", error)
+            return []
+        samples = torch.as_tensor(samples, dtype=torch.float32)
+        found = []
+        if not bool(torch.isfinite(samples).all()):
+            found.append("The generator outputs NaN or infinite values: the model is broken; retrain with a lower --learning_rate.")
+        elif samples.dim() == 4:  # images in [0, 1]
+            share = float(((samples <= 5e-4) | (samples >= 1 - 5e-4)).float().mean())
+            if share > SATURATION_SHARE:
+                found.append(
+                    f"The generator's outputs are saturated: {share:.1%} of generated pixels are at the extremes (|x| > 0.999 "
+                    "before mapping to [0, 1]). Training has likely diverged; retrain with a lower --learning_rate."
+                )
+        return found
 
     _last_batches = None
 
@@ -392,7 +716,7 @@ class Trainer:
             self.evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.eval_samples,
                                        seed=self.args.seed)
             floor = self.evaluator.floors()["real_vs_real"]["metrics"].get("fid")
-            self.monitor = CollapseMonitor(fid_floor=floor)
+            self.monitor = CollapseMonitor(fid_floor=floor, total_steps=self.args.max_train_steps)
         return self.evaluator
 
     def _periodic_evaluation(self, step: int) -> Optional[str]:
@@ -420,6 +744,7 @@ class Trainer:
                     pipe.save_pretrained(folder, training_components=self.task.training_components(models))
                     with open(os.path.join(folder, "eval_results.json"), "w") as f:
                         json.dump({**result, "step": step}, f, indent=2, default=float)
+                    apply_umask_mode(folder)
                 if alarms and self.args.stop_on_collapse:
                     stop = [f"collapse alarm at step {step}: " + "; ".join(alarms)]
         if acc.num_processes > 1:
@@ -468,43 +793,110 @@ class Trainer:
         with self._pipeline_in_eval_mode() as (pipe, _):
             return self.task.save_samples(pipe, path, self.args.num_sample_images, seed=self.args.seed)
 
-    def _write_summary(self, summary: dict) -> None:
-        """`logs/summary.json`, with paths relative to the output folder (it may be pushed to the Hub)."""
+    def _write_summary(self, summary: dict, folder: Optional[str] = None) -> None:
+        """`logs/summary.json` in `folder` (default: the output folder), every path relative to the output folder.
+
+        The folder may be pushed to the Hub and moved: a path relative to the current directory or
+        absolute would point nowhere there.
+        """
         out = os.path.abspath(self.args.output_dir)
 
-        def relative(value):
-            if isinstance(value, str) and os.path.isabs(value) and (value == out or value.startswith(out + os.sep)):
-                return os.path.relpath(value, out)
+        def relative(key, value):
+            if key in _SUMMARY_PATHS and isinstance(value, str):
+                return os.path.relpath(os.path.abspath(value), out)
             return value
 
-        with open(os.path.join(out, "logs", "summary.json"), "w") as f:
-            json.dump({k: relative(v) for k, v in summary.items()}, f, indent=2)
+        with open(os.path.join(folder or out, "logs", "summary.json"), "w") as f:
+            json.dump({k: relative(k, v) for k, v in summary.items()}, f, indent=2)
 
     def _finish(self, summary: dict) -> None:
-        """Loss curves, samples, export, final evaluation, model card, push; updates `summary`."""
+        """Loss curves, samples, export, final evaluation, model card, push; updates `summary`.
+
+        Everything is written into a hidden staging folder inside the output folder and swapped in
+        only when complete: a failure (e.g. disk full) leaves the previous export, card and logs
+        as they were. `checkpoints/`, `samples/`, `best/` and the lock are not part of the swap.
+        """
         from .visualize import save_loss_curves
 
-        out = self.args.output_dir
-        summary["loss_curves"] = save_loss_curves(self.history, os.path.join(out, "loss_curves.png"))
-        with open(os.path.join(out, "logs", "history.json"), "w") as f:
-            json.dump(self.history, f)
-        summary["samples"] = self._write_samples(os.path.join(out, "samples.png"))
-        if self.args.export:
+        out = os.path.abspath(self.args.output_dir)
+        stage = os.path.join(out, f".export-{os.getpid()}.tmp")
+        final = {}  # summary key -> name inside the output folder
+        try:
+            shutil.rmtree(stage, ignore_errors=True)
+            os.makedirs(os.path.join(stage, "logs"))
+            with open(os.path.join(stage, "logs", "training_args.json"), "w") as f:
+                # The folder may be pushed to the Hub: record no local absolute paths.
+                recorded = {**dataclasses.asdict(self.args), "output_dir": "."}
+                json.dump({"training": recorded, **self.task.describe()}, f, indent=2, default=str)
+            curves = save_loss_curves(self.history, os.path.join(stage, "loss_curves.png"))
+            final["loss_curves"] = os.path.relpath(curves, stage) if curves else None
+            with open(os.path.join(stage, "logs", "history.json"), "w") as f:
+                json.dump(self.history, f)
+            final["samples"] = os.path.relpath(self._write_samples(os.path.join(stage, "samples.png")), stage)
             models = self.export_models()
             for m in models.values():
                 m.eval()
             pipe = self.task.build_pipeline(models)
-            pipe.save_pretrained(out, training_components=self.task.training_components(models))
-            summary["pipeline"] = os.path.abspath(out)
-            self._write_summary(summary)  # the model card reads it
-            if self.args.final_eval_samples:
-                evaluation = self._final_evaluation(out)
-                summary["metrics"] = evaluation["metrics"] if evaluation else None
-            from hfgen.hub import write_model_card
+            for message in self._output_warnings(pipe):
+                self._warn(message)
+            summary["warnings"] = list(self.warnings)
+            summary.update({k: os.path.join(out, v) if v else None for k, v in final.items()})
+            if self.args.export:
+                pipe.save_pretrained(stage, training_components=self.task.training_components(models))
+                summary["pipeline"] = out
+                self._write_summary(summary, stage)  # the model card reads it
+                if self.args.final_eval_samples:
+                    evaluation = self._final_evaluation(stage)
+                    summary["metrics"] = evaluation["metrics"] if evaluation else None
+                from hfgen.hub import write_model_card
 
-            summary["model_card"] = write_model_card(out, repo_id=self.args.hub_model_id)
-            if self.args.push_to_hub:
-                from hfgen.hub import push_folder
+                summary["model_card"] = os.path.join(out, os.path.relpath(write_model_card(stage, repo_id=self.args.hub_model_id), stage))
+            self._write_summary(summary, stage)
+            apply_umask_mode(stage)  # safetensors writes weights 0600; the user's umask decides
+        except BaseException as error:
+            shutil.rmtree(stage, ignore_errors=True)  # the previous export stays as it was
+            if not isinstance(error, OSError):
+                raise
+            reason = "No space left on device" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+            where = self.last_checkpoint or "none (no checkpoint was written)"
+            raise StorageError(
+                f"Could not write the export into {out}: {reason} ({error}). Nothing of this run was swapped in: the previous "
+                f"export, card and logs in {out} are untouched. The last checkpoint is {where}: free space, then export it "
+                "by resuming with --resume_from_checkpoint latest and a --max_train_steps above its step."
+            ) from error
+        self._swap_in(stage, out)
+        if self.args.export and self.args.push_to_hub:
+            from hfgen.hub import push_folder
 
-                summary["hub_commit"] = push_folder(out, self.args.hub_model_id, private=self.args.hub_private)
-        self._write_summary(summary)
+            summary["hub_commit"] = push_folder(out, self.args.hub_model_id, private=self.args.hub_private)
+            self._write_summary(summary)
+
+    def _swap_in(self, stage: str, out: str) -> None:
+        """Moves the staged export into `out`, replacing the previous export as a whole.
+
+        The previous export's entries (pipeline files, component folders, card, evaluation, grids)
+        are moved aside first, so no file of an older export stays beside the new model. In `logs/`
+        only the files written by this export are replaced (tracker event folders stay).
+        """
+        trash = os.path.join(out, f".old-export-{os.getpid()}.tmp")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.makedirs(trash)
+        staged = [n for n in os.listdir(stage) if n != "logs"]
+        old = set(staged)
+        if self.args.export and os.path.isfile(os.path.join(out, "model_index.json")):
+            for name in os.listdir(out):
+                path = os.path.join(out, name)
+                if name in _EXPORT_FILES or (name.endswith(".py") and os.path.isfile(path)) or (
+                    os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json"))
+                ):
+                    old.add(name)
+        for name in sorted(old):
+            if os.path.lexists(os.path.join(out, name)):
+                os.replace(os.path.join(out, name), os.path.join(trash, name))
+        for name in staged:
+            os.replace(os.path.join(stage, name), os.path.join(out, name))
+        os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+        for name in os.listdir(os.path.join(stage, "logs")):
+            os.replace(os.path.join(stage, "logs", name), os.path.join(out, "logs", name))
+        shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(trash, ignore_errors=True)
