@@ -389,6 +389,13 @@ def test_cli_sample_class_label_by_name(tmp_path, capsys):
     assert main(["sample", "--model", str(tmp_path / "m"), "--class_label", "dog", "--output", str(tmp_path / "d.png")]) == 0
     assert main(["sample", "--model", str(tmp_path / "m"), "--class_label", "cow", "--output", str(tmp_path / "c.png")]) == 1
     assert "error: Unknown class name 'cow'; this generator knows: 'cat', 'dog'" in capsys.readouterr().err
+    # Names that look like numbers are names first ("20" is class 1 here); other numbers are ids.
+    GANPipeline(**get_dummy_components(num_classes=2, id2label={0: "10", 1: "20"})).save_pretrained(tmp_path / "n")
+    for flag in ("20", "1"):
+        assert main(["sample", "--model", str(tmp_path / "n"), "--class_label", flag, "--output", str(tmp_path / f"{flag}.png")]) == 0
+    assert (tmp_path / "20.png").read_bytes() == (tmp_path / "1.png").read_bytes()
+    assert main(["sample", "--model", str(tmp_path / "n"), "--class_label", "10", "--output", str(tmp_path / "x.png")]) == 0
+    assert (tmp_path / "x.png").read_bytes() != (tmp_path / "1.png").read_bytes()
 
 
 def test_internal_saves_and_loads_print_no_transformers_progress_bars(tmp_path, capfd, monkeypatch):

@@ -95,11 +95,12 @@ def _sample(argv: list[str]) -> int:
     from hfgen import GANPipeline
     from hfgen.training.visualize import save_image_grid, save_points_plot
 
-    label = args.class_label
-    if label is not None and label.lstrip("-").isdigit():
-        label = int(label)
     try:
         pipe = GANPipeline.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
+        label = args.class_label
+        # A class name first (folders may be named "10", "20"), otherwise a number is a class id.
+        if label is not None and label not in pipe._class_names() and label.lstrip("-").isdigit():
+            label = int(label)
         try:
             out = pipe(batch_size=args.num_images, class_labels=label, generator=torch.manual_seed(args.seed),
                        output_type="np").images
