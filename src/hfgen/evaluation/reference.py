@@ -73,6 +73,8 @@ class ReferenceSet:
         real = data.tensors[data.primary_key]
         labels = data.tensors.get("labels")
         keep = select_subset(len(real), max_samples, seed)
+        if real.dtype == torch.uint8:  # images stored as bytes (0..255): the models' [-1, 1] range
+            real = real.float() / 127.5 - 1.0
         subset = "all"
         if keep is not None:
             subset = f"seeded random subset of {max_samples} of {len(real)} (numpy default_rng({seed}))"
