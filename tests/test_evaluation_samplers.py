@@ -294,3 +294,15 @@ def test_noise_sampler_reads_every_output_layout():
         out = NoiseSampler(3, batch_size=3)(lambda batch_size=1, generator=None, output_type="pil", m=make: SimpleNamespace(images=m()))
         assert out.images.shape == (3, 1, 8, 8), name
         assert torch.allclose(out.images, quantised * 2 - 1, atol=1e-6), name
+
+
+def test_reference_set_reads_images_stored_as_bytes():
+    """Guards the uint8 path: images held as bytes (0..255) are scored like the same images in [-1, 1]."""
+    from hfgen.data import GenDataset
+
+    data = load_train_dataset("mnist5k")
+    x, y = data.tensors["pixel_values"][:120], data.tensors["labels"][:120]
+    as_bytes = ((x + 1) * 127.5).round().to(torch.uint8)
+    floats = Evaluator(GenDataset({"pixel_values": x, "labels": y}, kind="image", name="mnist5k"), metrics="fid", num_samples=100)
+    stored = Evaluator(GenDataset({"pixel_values": as_bytes, "labels": y}, kind="image", name="mnist5k"), metrics="fid", num_samples=100)
+    assert np.allclose(stored.real_features, floats.real_features, atol=1e-5)
