@@ -23,6 +23,7 @@ from hfgen.evaluation import (
     PromptSampler,
     ReferenceSet,
     cli_evaluate,
+    format_sweep,
 )
 
 FAST = dict(kid_subsets=10)
@@ -210,8 +211,17 @@ def test_steps_sweep_on_a_diffusion_like_pipeline(digits):
     assert all(row["seconds_per_sample"] >= 0 for row in sweep["steps"])
     assert sweep["protocol"]["num_inference_steps"] == [2, 10, 100]
     json.dumps(sweep)
+    table = format_sweep(sweep).splitlines()
+    assert len(table) == 5 and table[0].split()[:3] == ["steps", "s/sample", "fid"] and table[-1].split()[0] == "100"
     with pytest.raises(EvaluationError, match="--steps is for diffusion pipelines"):
         ev.sweep_steps(ConditionalDigits(None), [10])
+    # a task that evaluates with few steps in training sets its sampler once: evaluator(pipe) uses it
+    few = Evaluator("digits", metrics="fid", num_samples=200, batch_size=100,
+                    sampler=NoiseSampler(200, 100, seed=0, call_kwargs={"num_inference_steps": 10}))
+    pipe.steps.clear()
+    result = few(pipe)
+    assert pipe.steps == [10, 10] and result["protocol"]["sampler"] == {"num_inference_steps": 10}
+    assert result["metrics"]["fid"] == pytest.approx(sweep["steps"][1]["metrics"]["fid"], rel=1e-12)
     with pytest.raises(EvaluationError, match=">= 1"):
         ev.sweep_steps(pipe, [0])
 

@@ -126,10 +126,11 @@ def _load_pipeline(path: str, trust_remote_code: bool) -> Any:
 
 
 def _image_spec(pipe: Any) -> tuple[int | None, int | None]:
-    """(image side, channels) of what ``pipe`` generates, from its generator's or UNet's config; (None, None)
-    for point generators or when no component says."""
-    for name in ("gan_generator", "unet", "generator_unet", "generator_a_to_b"):
-        config = getattr(getattr(pipe, name, None), "config", None)
+    """(image side, channels) of what ``pipe`` generates, from the first component whose config says
+    (``image_size``/``sample_size`` and ``num_channels``/``out_channels``); (None, None) for point generators."""
+    components = [getattr(pipe, "gan_generator", None)] + list((getattr(pipe, "components", None) or {}).values())
+    for component in components:
+        config = getattr(component, "config", None)
         if config is None:
             continue
         size = getattr(config, "image_size", None) or getattr(config, "sample_size", None)

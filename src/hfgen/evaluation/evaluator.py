@@ -64,6 +64,11 @@ class Evaluator:
             settings, recorded in the protocol.
         mixture_centers, mixture_std: a user's own Gaussian mixture (centres as an array or a
             .npy/.csv file, and the std of its modes), scored like ring8/grid25.
+        sampler: how ``evaluator(pipeline)`` draws samples when no sampler is passed to the call
+            (default: :meth:`default_sampler`, noise -> image). A task whose pipeline is not noise ->
+            image, or that samples with fewer steps during training, sets it once here, e.g.
+            ``NoiseSampler(n, batch, seed, call_kwargs={"num_inference_steps": 50})`` or an
+            :class:`~hfgen.evaluation.ImageToImageSampler` over held-out pairs.
     """
 
     def __init__(
@@ -87,6 +92,7 @@ class Evaluator:
         mixture_threshold: float = 3.0,
         mixture_centers: Any = None,
         mixture_std: float | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         from hfgen.data import GenDataset, load_train_dataset
         from hfgen.data.mixtures import MIXTURES, mixture_spec
@@ -97,6 +103,9 @@ class Evaluator:
             raise EvaluationError(f"--batch_size must be >= 1, got {batch_size}")
         if extractor not in EXTRACTORS:
             raise EvaluationError(f"--extractor {extractor!r} is unknown; choose one of {list(EXTRACTORS)}")
+        if sampler is not None and not callable(sampler):
+            raise EvaluationError(f"sampler must be a Sampler (called with the pipeline), got {type(sampler).__name__}")
+        self.sampler = sampler
         self.num_samples = int(num_samples)
         self.seed = int(seed)
         self.batch_size = int(batch_size)
@@ -274,6 +283,7 @@ class Evaluator:
         protocol = {
             "dataset": self.dataset_name,
             "n_real": self.n_real,
+            "real_subset": self.reference.subset,
             "n_generated": int(self.num_samples if n_generated is None else n_generated),
             "metrics": metrics,
             "extractor": self.extractor.label,
@@ -392,6 +402,7 @@ class Evaluator:
         num_modes, high_quality_fraction, reverse_kl, condition_accuracy, l1, psnr, ssim (those of the
         selected metrics).
         """
+        sampler = sampler or (self.sampler if class_labels is None else None)
         if sampler is not None and class_labels is not None:
             raise EvaluationError("pass class_labels to the sampler, not beside it")
         samples = (sampler or self.default_sampler(class_labels))(pipeline)
@@ -412,7 +423,7 @@ class Evaluator:
             raise EvaluationError(
                 f"{type(pipeline).__name__} takes no num_inference_steps: --steps is for diffusion pipelines"
             )
-        sampler = sampler or self.default_sampler()
+        sampler = sampler or self.sampler or self.default_sampler()
         rows, protocol = [], None
         for s in steps:
             result = self.evaluate(sampler.with_call_kwargs(num_inference_steps=s)(pipeline))
