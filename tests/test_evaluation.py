@@ -628,3 +628,44 @@ def test_reference_set_reads_images_stored_as_bytes():
     floats = Evaluator(GenDataset({"pixel_values": x, "labels": y}, kind="image", name="mnist5k"), metrics="fid", num_samples=100)
     stored = Evaluator(GenDataset({"pixel_values": as_bytes, "labels": y}, kind="image", name="mnist5k"), metrics="fid", num_samples=100)
     assert np.allclose(stored.real_features, floats.real_features, atol=1e-5)
+
+
+def test_steps_sweep_on_diffusers_ddpm_pipeline():
+    """The duck-typed samplers work with diffusers' own DDPMPipeline (numpy NHWC output for any
+    output_type but "pil", `num_inference_steps`, a torch generator): a sweep over a tiny untrained
+    UNet runs, and the same seed gives the same numbers again."""
+    from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
+
+    torch.manual_seed(0)
+    unet = UNet2DModel(sample_size=8, in_channels=1, out_channels=1, block_out_channels=(8, 16), layers_per_block=1,
+                       norm_num_groups=8, down_block_types=("DownBlock2D", "DownBlock2D"),
+                       up_block_types=("UpBlock2D", "UpBlock2D"))
+    pipe = DDPMPipeline(unet=unet, scheduler=DDPMScheduler(num_train_timesteps=100))
+    pipe.set_progress_bar_config(disable=True)
+    ev = Evaluator("digits", metrics="classes", num_samples=32, batch_size=16)
+    first, again = ev.sweep_steps(pipe, [2, 5]), ev.sweep_steps(pipe, [2, 5])
+    assert [row["num_inference_steps"] for row in first["steps"]] == [2, 5]
+    assert all(row["seconds_per_sample"] > 0 for row in first["steps"])
+    assert [r["metrics"] for r in first["steps"]] == [r["metrics"] for r in again["steps"]]
+    few = Evaluator("digits", metrics="classes", num_samples=32, batch_size=16,
+                    sampler=NoiseSampler(32, 16, seed=0, call_kwargs={"num_inference_steps": 5}))
+    assert few(pipe)["metrics"] == first["steps"][1]["metrics"]
+
+
+def test_cli_steps_sweep_through_load_pipeline(monkeypatch, tmp_path, capsys, digits):
+    """`hfgen evaluate --steps` loads the folder through hfgen.pipelines.load_pipeline where it exists (the
+    dispatch on model_index.json), sweeps, prints the table and writes every step count to the report."""
+    import hfgen.pipelines
+
+    pipe = FakeDiffusion(digits.tensors["pixel_values"].float())
+    pipe.to = lambda device: pipe
+    loaded = []
+    monkeypatch.setattr(hfgen.pipelines, "load_pipeline", lambda path: loaded.append(path) or pipe, raising=False)
+    output = tmp_path / "eval.json"
+    rc = cli_evaluate(["--model", str(tmp_path), "--dataset", "digits", "--num_samples", "100", "--metrics", "fid",
+                       "--steps", "2,50", "--output", str(output)])
+    assert rc == 0 and loaded == [str(tmp_path)]
+    report = json.loads(output.read_text())
+    assert [row["num_inference_steps"] for row in report["steps"]] == [2, 50]
+    assert report["metrics"] == report["steps"][-1]["metrics"] and report["protocol"]["sampler"] == {"num_inference_steps": 50}
+    assert "s/sample" in capsys.readouterr().out
