@@ -430,7 +430,9 @@ class Evaluator:
             rows.append({"num_inference_steps": s, "seconds_per_sample": result["details"]["seconds_per_sample"],
                          "metrics": result["metrics"]})
             protocol = result["protocol"]
-        protocol.pop("sampler", None)
+        others = {k: v for k, v in protocol.pop("sampler", {}).items() if k != "num_inference_steps"}
+        if others:  # e.g. guidance_scale: the same at every step count
+            protocol["sampler"] = others
         protocol["num_inference_steps"] = steps
         return {"steps": rows, "protocol": protocol}
 

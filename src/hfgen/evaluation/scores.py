@@ -27,7 +27,6 @@ from .features import CLASSIFIERS
 
 __all__ = [
     "METRIC_NAMES",
-    "SAMPLER_METRICS",
     "auto_sampler_metrics",
     "condition_accuracy",
     "distribution_scores",
@@ -38,8 +37,6 @@ __all__ = [
 
 #: metric groups accepted by :class:`~hfgen.evaluation.Evaluator` (``"auto"`` picks a set that fits the data)
 METRIC_NAMES = ("fid", "kid", "is", "pr", "coverage", "classes", "modes", "accuracy", "paired")
-#: groups computed only when the samples carry what they need (labels, targets)
-SAMPLER_METRICS = ("accuracy", "paired")
 FEATURE_METRICS = ("fid", "kid", "pr", "coverage")
 PROB_METRICS = ("is", "classes", "accuracy")
 _AUTO_CLASSIFIER = ("fid", "kid", "is", "pr", "coverage", "classes")
