@@ -247,3 +247,93 @@ def test_score_mixture_threshold_boundary():
     assert res["high_quality_fraction"] == pytest.approx(0.5)
     assert res["modes"] == 4
     assert res["reverse_kl"] == pytest.approx(math.log(8 / 4))  # uniform over 4 of 8 modes
+
+
+# ------------------------------------------------------------------------------ paired: L1, PSNR, SSIM
+
+
+def _ssim_reference(x: np.ndarray, y: np.ndarray, data_range: float = 1.0) -> float:
+    """SSIM as Wang et al. 2004 define it (and scikit-image computes it with gaussian_weights=True,
+    sigma=1.5, use_sample_covariance=False), written independently with scipy's Gaussian filter:
+    filter the whole image, then keep the positions whose 11x11 window lies inside it (crop 5)."""
+    from scipy.ndimage import gaussian_filter
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    values = []
+    for a, b in zip(x, y):  # channels
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        f = lambda t: gaussian_filter(t, sigma=1.5, truncate=3.5, mode="reflect")  # noqa: E731 - radius 5: an 11x11 window
+        mu_a, mu_b = f(a), f(b)
+        va, vb, cov = f(a * a) - mu_a**2, f(b * b) - mu_b**2, f(a * b) - mu_a * mu_b
+        s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (va + vb + c2))
+        values.append(s[5:-5, 5:-5].mean())
+    return float(np.mean(values))
+
+
+def test_ssim_matches_the_papers_formula():
+    """Guards the SSIM of hfgen.metrics.paired against an independent implementation of Wang et al. 2004
+    (Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, valid positions), RGB and grey, smooth and noisy."""
+    import torch
+
+    from hfgen.metrics import ssim
+
+    rng = np.random.default_rng(0)
+    base = rng.random((2, 3, 32, 40))
+    smooth = np.stack([np.stack([np.outer(np.sin(np.linspace(0, k + c, 32)), np.cos(np.linspace(0, 2, 40))) * 0.5 + 0.5
+                                 for c in range(3)]) for k in (1, 3)])
+    for x in (base, smooth):
+        y = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1)
+        got = ssim(torch.from_numpy(x), torch.from_numpy(y))
+        assert got.shape == (2,)
+        for i in range(2):
+            assert got[i].item() == pytest.approx(_ssim_reference(x[i], y[i]), abs=1e-10)
+    grey = rng.random((1, 1, 28, 28))
+    blurred = np.clip(grey * 0.7 + 0.15, 0, 1)
+    assert ssim(torch.from_numpy(grey), torch.from_numpy(blurred)).item() == pytest.approx(
+        _ssim_reference(grey[0], blurred[0]), abs=1e-10)
+
+
+def test_ssim_properties_and_a_hand_computed_case():
+    """SSIM(x, x) = 1, symmetric, falls as noise grows; two constant images a, b: the variances are 0,
+    so SSIM = (2ab + C1) / (a^2 + b^2 + C1) exactly (the structure term is C2 / C2)."""
+    import torch
+
+    from hfgen.metrics import ssim
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 1, 16, 16, generator=g, dtype=torch.float64)
+    assert torch.allclose(ssim(x, x), torch.ones(3, dtype=torch.float64), atol=1e-12)
+    y = (x + 0.2 * torch.randn(x.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    assert torch.allclose(ssim(x, y), ssim(y, x), atol=1e-12)
+    noise = torch.randn(x.shape, generator=g, dtype=torch.float64)
+    values = [ssim(x, (x + s * noise).clamp(0, 1)).mean().item() for s in (0.0, 0.05, 0.1, 0.2, 0.4)]
+    assert all(a > b for a, b in zip(values, values[1:])), values
+    a, b, c1 = 0.3, 0.8, 0.01**2
+    const_a, const_b = (torch.full((1, 3, 12, 12), v, dtype=torch.float64) for v in (a, b))
+    assert ssim(const_a, const_b).item() == pytest.approx((2 * a * b + c1) / (a * a + b * b + c1), rel=1e-12)
+    # 8x8 images (the digits) use the largest odd window that fits (7): still 1 for identical images
+    small = torch.rand(2, 1, 8, 8, generator=g)
+    assert torch.allclose(ssim(small, small), torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="same shape"):
+        ssim(x, x[:, :, :8])
+    with pytest.raises(ValueError, match="at least 3x3"):
+        ssim(torch.rand(1, 1, 2, 2), torch.rand(1, 1, 2, 2))
+
+
+def test_l1_and_psnr_known_values():
+    """L1 and PSNR on [0, 1] images: a uniform error of 0.1 gives L1 0.1 and PSNR 20 dB (MSE 0.01);
+    0.01 gives 40 dB; identical images give PSNR inf."""
+    import torch
+
+    from hfgen.metrics import l1_distance, psnr
+
+    x = torch.full((2, 3, 4, 4), 0.5)
+    y = x.clone()
+    y[0] += 0.1
+    y[1] -= 0.01
+    assert l1_distance(x, y).tolist() == pytest.approx([0.1, 0.01])
+    assert psnr(x, y).tolist() == pytest.approx([20.0, 40.0])
+    assert psnr(x, x).isinf().all()
+    assert psnr(x * 255, y * 255, data_range=255).tolist() == pytest.approx([20.0, 40.0])
+    with pytest.raises(ValueError, match="NaN"):
+        l1_distance(x, torch.full_like(x, float("nan")))

@@ -4,6 +4,7 @@
 * :mod:`.classification` -- Inception Score (Salimans et al. 2016) and class-histogram diversity;
 * :mod:`.manifold` -- precision / recall (Kynkäänniemi et al. 2019), density / coverage (Naeem et al. 2020);
 * :mod:`.mixtures` -- mode coverage on Gaussian mixtures (VEEGAN / PacGAN protocol);
+* :mod:`.paired` -- L1, PSNR and SSIM (Wang et al. 2004) between outputs and their paired targets;
 * :mod:`.inception` -- the TF-FID Inception-v3 in plain torch and its weight loader;
 * :mod:`.evaluators` -- small digit classifiers shipped for the embedded data ("classifier-FID").
 
@@ -25,6 +26,9 @@ _LAZY = {
     "precision_recall": ".manifold",
     "density_coverage": ".manifold",
     "score_mixture": ".mixtures",
+    "l1_distance": ".paired",
+    "psnr": ".paired",
+    "ssim": ".paired",
     "FIDInceptionV3": ".inception",
     "load_fid_inception": ".inception",
     "FID_INCEPTION_SHA256": ".inception",
@@ -58,3 +62,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .inception import FID_INCEPTION_SHA256, FID_WEIGHTS_URL, FIDInceptionV3, load_fid_inception
     from .manifold import density_coverage, precision_recall
     from .mixtures import score_mixture
+    from .paired import l1_distance, psnr, ssim

@@ -1,0 +1,148 @@
+"""Feature extractors: which network turns samples into features (and class probabilities) for which data.
+
+The raw metric math lives in :mod:`hfgen.metrics`; this module only decides *what* is measured:
+
+* ``"mnist5k"`` / ``"digits"``: the shipped digit classifiers (28x28 / 8x8 grey images): penultimate
+  features ("classifier-FID") and class probabilities (Inception Score, class coverage, condition
+  accuracy);
+* ``"inception"``: the TF-FID Inception-v3 (weights from a local file or cache, see
+  :func:`hfgen.metrics.load_fid_inception`);
+* ``"identity"``: raw points (vector data);
+* ``"none"``: nothing to extract (only mode metrics were asked for).
+
+FID values from different extractors are on different scales and must never be compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._common import EvaluationError
+
+__all__ = ["CLASSIFIERS", "EXTRACTORS", "FeatureExtractor", "auto_extractor"]
+
+#: the shipped classifier evaluators (name = the embedded dataset they were trained on)
+CLASSIFIERS = ("mnist5k", "digits")
+#: accepted values of ``--extractor``
+EXTRACTORS = ("auto", "mnist5k", "digits", "inception", "identity")
+INCEPTION_LABEL = "inception-v3-tf-2015-12-05"
+INCEPTION_SIZE = 299
+
+
+def auto_extractor(data: Any) -> str:
+    """The extractor that fits a :class:`~hfgen.data.GenDataset`: ``"identity"`` for points, a digit
+    classifier for 28x28 / 8x8 grey images (or the mnist5k/digits data at another size), else Inception."""
+    if data.kind == "vector":
+        return "identity"
+    channels, size = data.tensors["pixel_values"].shape[1], data.tensors["pixel_values"].shape[-1]
+    if channels == 1 and size == 28:
+        return "mnist5k"
+    if channels == 1 and size == 8:
+        return "digits"
+    if data.name in CLASSIFIERS:
+        return data.name
+    return "inception"
+
+
+class FeatureExtractor:
+    """Maps samples (images ``[N, C, H, W]`` in ``[-1, 1]`` or points ``[N, D]``) to features and,
+    for classifiers, class probabilities.
+
+    Attributes recorded in every protocol: ``label`` (what the network is), ``sha256`` (of its
+    weights), ``feature_dim``, ``input_size`` (side the images are resized to), ``num_classes``.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        device: torch.device,
+        batch_size: int,
+        inception_weights: str | None = None,
+        inception_sha256: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.device = device
+        self.batch_size = int(batch_size)
+        self.model = None
+        self.input_size: int | None = None
+        self.num_classes = 0
+        if kind in CLASSIFIERS:
+            from hfgen.metrics.evaluators import EVALUATORS, load_evaluator
+
+            info = EVALUATORS[kind]
+            self.model = load_evaluator(kind, device=device)  # sha256-checked
+            self.label = f"hfgen/{kind}_classifier"
+            self.sha256 = info["sha256"]
+            self.feature_dim = int(self.model.feature_dim)
+            self.input_size = int(info["image_size"])
+            self.num_classes = int(self.model.num_classes)
+        elif kind == "inception":
+            from hfgen.metrics.inception import _file_sha256, _resolve_weights, load_fid_inception
+
+            path = _resolve_weights(inception_weights)  # FileNotFoundError with the download hint
+            self.model = load_fid_inception(path, sha256=inception_sha256, device=device)
+            self.label = INCEPTION_LABEL
+            self.sha256 = _file_sha256(path)
+            self.feature_dim = 2048
+            self.input_size = INCEPTION_SIZE
+            self.num_classes = 1008
+        elif kind == "identity":
+            self.label = "identity (raw points)"
+            self.sha256 = None
+            self.feature_dim = None
+        elif kind == "none":  # no feature metric requested
+            self.label = "none"
+            self.sha256 = None
+            self.feature_dim = None
+        else:
+            raise EvaluationError(f"--extractor {kind!r} is unknown; choose one of {list(EXTRACTORS)}")
+
+    @property
+    def is_classifier(self) -> bool:
+        """Whether the extractor gives class probabilities of classes that describe the data."""
+        return self.kind in CLASSIFIERS
+
+    def channels_note(self, num_channels: int | None) -> str:
+        """How channels are adapted to the extractor's input."""
+        if self.kind in CLASSIFIERS and num_channels == 3:
+            return "RGB averaged to grey"
+        if self.kind == "inception" and num_channels == 1:
+            return "grey repeated to 3 channels"
+        return "as is"
+
+    def resize_note(self, *sizes: int | None) -> str:
+        """``"none"`` or ``"bilinear to SxS"`` for images of the given sides."""
+        if self.input_size is None:
+            return "none"
+        if all(s == self.input_size for s in sizes if s is not None):
+            return "none"
+        return f"bilinear to {self.input_size}x{self.input_size}"
+
+    @torch.no_grad()
+    def __call__(self, samples: torch.Tensor) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(features float64 [N, d], probs float64 [N, K] or None)``."""
+        if self.kind == "none":
+            return None, None
+        if self.kind == "identity":
+            return samples.detach().double().cpu().reshape(len(samples), -1).numpy(), None
+        if self.kind in CLASSIFIERS:
+            from hfgen.metrics.evaluators import evaluate_images
+
+            out = evaluate_images(samples, self.kind, batch_size=self.batch_size, device=self.device, model=self.model)
+            return out["features"], out["probs"]
+        # Inception: 299x299 activations are large; keep the chunks small on CPU
+        chunk = self.batch_size if self.device.type == "cuda" else min(self.batch_size, 50)
+        feats, probs = [], []
+        for start in range(0, len(samples), chunk):
+            x = samples[start : start + chunk].to(self.device, torch.float32)
+            if x.shape[1] == 1:
+                x = x.repeat(1, 3, 1, 1)
+            elif x.shape[1] != 3:
+                raise EvaluationError(f"Inception features need 1 or 3 channels, got {x.shape[1]}")
+            out = self.model(x)
+            feats.append(out["pool"].double().cpu())
+            probs.append(out["probs"].double().cpu())
+        return torch.cat(feats).numpy(), torch.cat(probs).numpy()
