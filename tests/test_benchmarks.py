@@ -57,7 +57,10 @@ def test_other_benchmarks_write_json(tmp_path, script, flags):
         assert (result["n"], result["d"]) == (300, 32)
         assert result["rel_diff"] < 1e-6 and result["fid_hfgen"] == pytest.approx(result["fid_scipy"], rel=1e-6)
         assert result["hfgen_s"] > 0 and result["scipy_sqrtm_s"] > 0
-        assert result["speedup"] == pytest.approx(result["scipy_sqrtm_s"] / result["hfgen_s"], rel=0.02)
+        # Timings are rounded to the millisecond in the JSON: at this tiny size they are a few ms.
+        low = (result["scipy_sqrtm_s"] - 5e-4) / (result["hfgen_s"] + 5e-4)
+        high = (result["scipy_sqrtm_s"] + 5e-4) / max(result["hfgen_s"] - 5e-4, 1e-9)
+        assert low * 0.99 <= result["speedup"] <= high * 1.01
         return
     assert [row["threads"] for row in result["results"]] == [1]
     row = result["results"][0]
