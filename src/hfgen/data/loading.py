@@ -22,7 +22,7 @@ from .errors import (
     NoImagesFoundError,
     UnknownDatasetError,
 )
-from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_tensor
+from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_channels_first
 from .points import POINT_FILE_SUFFIXES, column_points, read_points
 
 _IMAGE_NAMES = ("image", "img", "images", "pixel_values")
@@ -422,7 +422,8 @@ def _dataset_to_gen(
     values = list(ds[image_column])
     where = [f"row {i} of column {image_column!r} in {source}" for i in range(len(values))]
     native: dict = {}
-    pixels = uint8_to_tensor(
+    # uint8 in memory, decoded to [-1, 1] floats per batch (GenDataset's PixelDecoder)
+    pixels = uint8_to_channels_first(
         images_to_uint8(
             values, image_size=image_size, num_channels=num_channels,
             center_crop=center_crop, where=where, native=native,
@@ -436,9 +437,7 @@ def _dataset_to_gen(
         found = _labels_from_subfolders(values, folder)
         if found is not None:
             tensors["labels"], num_classes, class_names = found
-    texts = None
-    if text_column is not None:
-        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    texts = _captions(ds, text_column) if text_column is not None else None
     data = GenDataset(
         tensors,
         kind="image",
@@ -451,6 +450,12 @@ def _dataset_to_gen(
     )
     data.native = native
     return data
+
+
+def _captions(ds, column: str) -> list:
+    """A caption column as ``list[str]``, or ``list[list[str]]`` where rows hold several captions
+    (a list per row, e.g. ``"text": ["a red circle", "red circle, top left"]`` in metadata.jsonl)."""
+    return [None if t is None else (list(t) if isinstance(t, (list, tuple)) else str(t)) for t in ds[column]]
 
 
 def _table_to_points(ds, *, source, label_column, text_column, image_size, num_channels) -> GenDataset:
@@ -479,9 +484,7 @@ def _table_to_points(ds, *, source, label_column, text_column, image_size, num_c
                 f"({points[i].tolist()}). Fix: drop or repair such rows."
             )
     labels = _encode_labels(ds, label_column, source) if label_column is not None else None
-    texts = None
-    if text_column is not None:
-        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    texts = _captions(ds, text_column) if text_column is not None else None
     return _points_to_gen(points, source=source, labels=labels, texts=texts)
 
 
