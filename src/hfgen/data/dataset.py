@@ -20,27 +20,24 @@ IMAGE_KEYS = ("pixel_values", "conditioning_pixel_values")
 class PixelDecoder:
     """Turns uint8 pixels kept in memory into float32 ``[-1, 1]`` batches, one batch at a time.
 
-    Images are held as uint8 (a quarter of float32's memory) and decoded when a batch is drawn:
-    ``x / 127.5 - 1`` for image files (``max_value=None``), ``x * 2 / max_value - 1`` for embedded grey
-    levels (sklearn's digits go to 16). The
-    mapping is a 256-entry table computed with the very float32 operations the loaders once applied
-    to whole datasets, so a decoded batch is bitwise what the float32 dataset held. Embedded data
-    may also be resized (bicubic, antialiased, as before) and grey repeated to RGB per batch: both
-    act on each image alone, so decoding a batch equals slicing the decoded dataset.
+    Images are held as uint8 (a quarter of float32's memory) and decoded when a batch is drawn, with
+    the very float32 operations the loaders once applied to whole datasets: ``x / 127.5 - 1`` for
+    image files (``max_value=None``), ``x * (2 / max_value) - 1`` for embedded grey levels (sklearn's
+    digits go to 16). Each is one correctly rounded operation per value, so a decoded batch is
+    bitwise what the float32 dataset held. Embedded data may also be resized (bicubic, antialiased,
+    as before) and grey repeated to RGB per batch: both act on each image alone, so decoding a
+    batch equals slicing the decoded dataset (tests/test_data_batching.py checks both).
     """
 
     def __init__(self, max_value: Optional[float] = None, *, size: Optional[int] = None, channels: Optional[int] = None):
         self.max_value, self.size, self.channels = max_value, size, channels
-        levels = torch.arange(256, dtype=torch.float32)
-        if max_value is None:
-            self.table = levels.div_(127.5).sub_(1.0)  # image files: x / 127.5 - 1
-        else:
-            self.table = levels * (2.0 / float(max_value)) - 1.0  # embedded grey levels 0..max_value
 
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         """``[N, C, H, W]`` uint8 -> float32 ``[N, C', S, S]`` in ``[-1, 1]``."""
-        table = self.table if self.table.device == pixels.device else self.table.to(pixels.device)
-        x = table[pixels.long()]
+        if self.max_value is None:
+            x = pixels.float().div_(127.5).sub_(1.0)
+        else:
+            x = pixels.float() * (2.0 / float(self.max_value)) - 1.0
         if self.size is not None and self.size != x.shape[-1]:
             x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", align_corners=False, antialias=True).clamp_(-1.0, 1.0)
         if self.channels == 3 and x.shape[1] == 1:
