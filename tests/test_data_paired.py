@@ -200,3 +200,26 @@ def test_unpaired_errors_name_the_domain_and_folder(tmp_path):
         load_unpaired_datasets(str(root))
     with pytest.raises(DataError, match="not a folder"):
         load_unpaired_datasets(str(root / "trainA" / "0.png"))
+
+
+def test_unpaired_domains_from_two_columns_of_one_dataset(tmp_path):
+    """A Hub-style CycleGAN dataset (imageA/imageB columns, empty cells where one domain is shorter)
+    gives two domains of their own sizes; other column names are asked for by name."""
+    import datasets
+
+    feats = datasets.Features({"imageA": datasets.Image(), "imageB": datasets.Image()})
+    datasets.Dataset.from_dict(
+        {"imageA": [_grey(10), _grey(11), _grey(12)], "imageB": [_grey(200), None, _grey(202)]}, features=feats
+    ).save_to_disk(str(tmp_path / "h2z"))
+    data = load_unpaired_datasets(str(tmp_path / "h2z"))
+    assert [_level(v) for v in data["domain_a"].tensors["pixel_values"]] == [10, 11, 12]
+    assert [_level(v) for v in data["domain_b"].tensors["pixel_values"]] == [200, 202]
+    swapped = load_unpaired_datasets(str(tmp_path / "h2z"), columns=("imageB", "imageA"))
+    assert len(swapped["domain_a"]) == 2
+    with pytest.raises(MissingColumnError, match=r"'photo' \(a domain's images\) not found.*\['imageA', 'imageB'\]"):
+        load_unpaired_datasets(str(tmp_path / "h2z"), columns=("photo", "imageB"))
+    datasets.Dataset.from_dict({"x": [_grey(1)], "y": [None]}, features=datasets.Features({"x": datasets.Image(), "y": datasets.Image()})).save_to_disk(str(tmp_path / "xy"))
+    with pytest.raises(MissingColumnError, match=r"columns=\(COLUMN_A, COLUMN_B\)"):
+        load_unpaired_datasets(str(tmp_path / "xy"))
+    with pytest.raises(NoImagesFoundError, match=r"Domain B is empty: column 'y'"):
+        load_unpaired_datasets(str(tmp_path / "xy"), columns=("x", "y"))

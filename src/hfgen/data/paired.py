@@ -325,6 +325,7 @@ def load_unpaired_datasets(
     image_size: Optional[int] = None,
     num_channels: Optional[int] = None,
     image_column: Optional[str] = None,
+    columns: Optional[tuple[str, str]] = None,
     num_samples: Optional[int] = None,
     seed: int = 0,
     center_crop: bool = True,
@@ -335,13 +336,20 @@ def load_unpaired_datasets(
     With one argument, ``domain_a`` is a folder holding ``trainA/`` and ``trainB/`` (``testA/`` and
     ``testB/`` with ``split="test"``: held out, for evaluation only). With two, each is any source
     :func:`~hfgen.data.load_train_dataset` reads (folder, ``save_to_disk`` folder, Hub id, embedded
-    name). The domains may differ in size; training draws each with its own stream. Both are resized
+    name). One Hub id or ``save_to_disk`` folder alone holds both domains as two image ``columns``
+    (default: ``imageA``/``imageB`` or ``A``/``B``, as the CycleGAN datasets on the Hub name them; empty
+    cells are skipped, so the domains may differ in size). The domains may differ in size; training draws each with its own stream. Both are resized
     to one size; ``num_channels=None`` gives each domain its own (1 for grey images, else 3).
     """
-    from .loading import load_train_dataset
+    from .loading import _is_saved_dataset, load_train_dataset
 
     if domain_b is None:
         root = os.path.expanduser(os.fspath(domain_a))
+        if not os.path.exists(root) or (os.path.isdir(root) and _is_saved_dataset(root)):
+            return _unpaired_columns(
+                os.fspath(domain_a), columns, split=split, image_size=image_size, num_channels=num_channels,
+                num_samples=num_samples, seed=seed, center_crop=center_crop, cache_dir=cache_dir,
+            )
         if not os.path.isdir(root):
             raise DataError(
                 f"{domain_a!r} is not a folder. Fix: pass a folder holding {split}A/ and {split}B/, "
@@ -374,3 +382,52 @@ def load_unpaired_datasets(
             image_size = data.image_size  # domain B at domain A's size
         domains[key] = data
     return UnpairedDataset(domains)
+
+
+def _unpaired_columns(name, columns, *, split, image_size, num_channels, num_samples, seed, center_crop, cache_dir) -> UnpairedDataset:
+    """Two domains from two image columns of one Hub/``save_to_disk`` dataset (rows are not pairs)."""
+    import datasets
+
+    from .loading import _dataset_to_gen, _is_saved_dataset, _load_hub, _load_local, _looks_like_path
+
+    path = os.path.expanduser(name)
+    with contextlib.ExitStack() as stack:
+        if os.path.isdir(path) and _is_saved_dataset(path):
+            ds = _load_local(path, split, cache_dir, stack)
+        elif _looks_like_path(name):
+            from .errors import DataPathNotFoundError
+
+            raise DataPathNotFoundError(
+                f"Local path {name!r} does not exist. Fix: pass a folder holding trainA/ and trainB/, two datasets, "
+                "or a dataset with one image column per domain."
+            )
+        else:
+            ds = _load_hub(name, split, cache_dir)
+        if columns is None:
+            columns = next(((a, b) for a, b in (("imageA", "imageB"), ("A", "B")) if a in ds.column_names and b in ds.column_names), None)
+            if columns is None:
+                raise MissingColumnError(
+                    f"Cannot tell which columns of {name} hold domain A and domain B (columns: {ds.column_names}). "
+                    "Fix: pass columns=(COLUMN_A, COLUMN_B) (two image columns), or two datasets."
+                )
+        for col in columns:
+            if col not in ds.column_names:
+                raise MissingColumnError(
+                    f"Column {col!r} (a domain's images) not found in {name}. Available columns: {ds.column_names}. "
+                    "Fix: pass columns= naming two of them."
+                )
+        domains = {}
+        for key, col in zip(("domain_a", "domain_b"), columns):
+            one = ds.select_columns([col])
+            if isinstance(one.features[col], datasets.Image):
+                one = one.cast_column(col, datasets.Image(decode=False))
+            present = [i for i, v in enumerate(one[col]) if v is not None]
+            if not present:
+                raise NoImagesFoundError(f"Domain {key[-1].upper()} is empty: column {col!r} of {name} holds no image. Fix: fill it.")
+            one = one.select(present)
+            domains[key] = _dataset_to_gen(
+                one, source=f"{name}[{col}]", image_size=image_size, num_channels=num_channels, image_column=col,
+                label_column=None, text_column=None, num_samples=num_samples, seed=seed, center_crop=center_crop,
+            )
+            image_size = image_size or domains[key].image_size
+        return UnpairedDataset(domains, name=name)
