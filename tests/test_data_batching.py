@@ -157,3 +157,59 @@ def test_build_batcher_and_nested_batches_for_unpaired_data():
     assert isinstance(batcher, MultiDomainBatcher)
     batch = move_batch(data.get_batch(batcher.next_indices()), torch.device("cpu"))
     assert batch["domain_a"]["pixel_values"].eq(-1).all() and batch["domain_b"]["pixel_values"].eq(1).all()
+
+
+# ------------------------------------------------------------------------------------ in the loop
+class _TwoDomainGAN:
+    """A GAN fed by both domains of unpaired data at once (the loop draws each with its own stream)."""
+
+    @staticmethod
+    def make(gan_args):
+        from hfgen.training import GANTask
+
+        class Task(GANTask):
+            def setup(self, dataset):
+                super().setup(dataset["domain_a"])
+
+            def augment(self, batch, generator):
+                return {"pixel_values": torch.cat([batch["domain_a"]["pixel_values"], batch["domain_b"]["pixel_values"]])}
+
+        return Task(gan_args, batch_size=8)
+
+
+def _two_domains():
+    digits = load_train_dataset("digits")
+    rows = digits.storage["pixel_values"]
+    part = lambda sl: GenDataset({"pixel_values": rows[sl]}, kind="image", image_size=8, num_channels=1,
+                                 decoders=digits.decoders, name="digits")
+    return UnpairedDataset({"domain_a": part(slice(0, 40)), "domain_b": part(slice(100, 124))})
+
+
+def test_unpaired_domains_checkpointed_by_the_loop_resume_exactly(tmp_path):
+    """The loop builds one stream per domain (domains of 40 and 24 rows: their epochs turn at
+    different steps), checkpoints both positions, and 6 straight steps == 3 + resume + 3."""
+    from safetensors.torch import load_file
+
+    from hfgen.training import GANArguments, Trainer, TrainingArguments
+    from hfgen.training.state import load_state_tree
+
+    def train(folder, steps, resume=None):
+        args = TrainingArguments(
+            dataset="digits", output_dir=str(folder), max_train_steps=steps, train_batch_size=8, checkpointing_steps=3,
+            sample_steps=0, num_sample_images=4, logging_steps=1, report_to="none", resume_from_checkpoint=resume,
+            final_eval_samples=0, export=False,
+        )
+        gan = GANArguments(preset="vanilla", generator_channels=8, discriminator_channels=8, latent_dim=8)
+        return Trainer(_TwoDomainGAN.make(gan), args, dataset=_two_domains()).train()
+
+    train(tmp_path / "straight", 6)
+    train(tmp_path / "resumed", 3)
+    train(tmp_path / "resumed", 6, resume="latest")
+    # models, optimizers, generator state and data positions, all bitwise
+    a = load_file(tmp_path / "straight" / "checkpoints" / "checkpoint-6" / "state.safetensors")
+    b = load_file(tmp_path / "resumed" / "checkpoints" / "checkpoint-6" / "state.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert load_state_tree(str(tmp_path / "straight" / "checkpoints" / "checkpoint-6"))["data"] == \
+        load_state_tree(str(tmp_path / "resumed" / "checkpoints" / "checkpoint-6"))["data"]
+    state = load_state_tree(str(tmp_path / "resumed" / "checkpoints" / "checkpoint-6"))["data"]
+    assert set(state) == {"domain_a", "domain_b"} and state["domain_a"] != state["domain_b"]
