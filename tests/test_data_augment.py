@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hfgen.data import Augmentation, GenDataset, InvalidArgumentError, PixelDecoder, load_train_dataset, random_crop, random_flip
+from hfgen.data import Augmentation, InvalidArgumentError, PixelDecoder, load_train_dataset, random_crop, random_flip
 from hfgen.training import GANArguments, GANTask, Task, Trainer, TrainingArguments
 
 

@@ -6,7 +6,6 @@ Each test guards a source or an error message that did not exist before the fami
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from hfgen.data import (
     InvalidArgumentError,
     MissingColumnError,
     NoImagesFoundError,
+    PairError,
     UnpairedDataset,
     load_paired_dataset,
     load_train_dataset,
@@ -146,15 +146,15 @@ def test_pair_errors_name_the_files(tmp_path):
         _save(_grey(1), root / "A" / f"{name}.png")
     for name in ("a", "b", "d"):
         _save(_grey(2), root / "B" / f"{name}.png")
-    with pytest.raises(DataError, match=r"1 image\(s\) of .*A have no partner in .*B: 'c'.*of .*B have no partner.*'d'"):
+    with pytest.raises(PairError, match=r"1 image\(s\) of .*A have no partner in .*B: 'c'.*of .*B have no partner.*'d'"):
         load_paired_dataset(str(root))
     (root / "A" / "c.png").unlink()
     (root / "B" / "d.png").unlink()
     _save(_grey(2, size=(6, 7)), root / "B" / "b.png")
-    with pytest.raises(DataError, match=r"A/b\.png is 6x6 but .*B/b\.png is 6x7"):
+    with pytest.raises(PairError, match=r"A/b\.png is 6x6 but .*B/b\.png is 6x7"):
         load_paired_dataset(str(root))
     _save(Image.new("L", (9, 4)), tmp_path / "ab" / "x.png")
-    with pytest.raises(DataError, match=r"x\.png is 9x4: a side-by-side AB image needs an even width"):
+    with pytest.raises(PairError, match=r"x\.png is 9x4: a side-by-side AB image needs an even width"):
         load_paired_dataset(str(tmp_path / "ab"))
     (tmp_path / "half" / "A").mkdir(parents=True)
     _save(_grey(1), tmp_path / "half" / "B" / "a.png")

@@ -16,6 +16,7 @@ from .errors import (
     InvalidArgumentError,
     MissingColumnError,
     NoImagesFoundError,
+    PairError,
     UnknownDatasetError,
 )
 from .loading import load_train_dataset
@@ -52,4 +53,5 @@ __all__ = [
     "CorruptImageError",
     "MissingColumnError",
     "HubUnavailableError",
+    "PairError",
 ]

@@ -17,16 +17,16 @@ Unpaired sources, for :func:`load_unpaired_datasets`: a folder with ``trainA/`` 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from typing import Literal, Optional
 
-import numpy as np
 import torch
 from PIL import Image
 
 from .dataset import GenDataset, UnpairedDataset
 from .embedded import subsample_indices
-from .errors import CorruptImageError, DataError, InvalidArgumentError, MissingColumnError, NoImagesFoundError
+from .errors import CorruptImageError, DataError, InvalidArgumentError, MissingColumnError, NoImagesFoundError, PairError
 from .images import find_image_files, image_extensions, images_to_uint8, open_image, uint8_to_channels_first
 
 Direction = Literal["AtoB", "BtoA"]
@@ -58,8 +58,6 @@ def _native_size(value, where: str) -> tuple[int, int]:
         data = value
     if data is None and path is None:
         return open_image(value, where).size
-    import io
-
     try:
         with Image.open(io.BytesIO(data) if data is not None else path) as img:
             return img.size
@@ -71,7 +69,7 @@ def _check_pair_sizes(values_a, values_b, where_a, where_b) -> None:
     for va, vb, wa, wb in zip(values_a, values_b, where_a, where_b):
         sa, sb = _native_size(va, wa), _native_size(vb, wb)
         if sa != sb:
-            raise DataError(
+            raise PairError(
                 f"The two images of a pair differ in size: {wa} is {sa[0]}x{sa[1]} but {wb} is {sb[0]}x{sb[1]}. "
                 "Fix: resize one of them to the other's size (a pair must show the same scene pixel for pixel)."
             )
@@ -85,9 +83,10 @@ def _pack(values, where, *, image_size, num_channels, center_crop, native: Optio
 
 
 def _paired_gen(cond, target, *, source, direction, image_size, num_channels, center_crop, texts=None,
-                where_cond, where_target) -> GenDataset:
-    """Checks pair sizes, decodes both sides to uint8 and builds the GenDataset."""
-    _check_pair_sizes(cond, target, where_cond, where_target)
+                where_cond, where_target, check_sizes=True) -> GenDataset:
+    """Checks pair sizes, decodes both sides to uint8 and builds the GenDataset (A = ``cond`` for AtoB)."""
+    if check_sizes:
+        _check_pair_sizes(cond, target, where_cond, where_target)
     if direction == "BtoA":
         cond, target, where_cond, where_target = target, cond, where_target, where_cond
     native: dict = {}
@@ -145,7 +144,7 @@ def _load_ab_folders(path: str, split: str, num_samples, seed, **kw) -> GenDatas
             missing.append(f"{len(only_a)} image(s) of {folders[0]} have no partner in {folders[1]}: {_unmatched(only_a)}")
         if only_b:
             missing.append(f"{len(only_b)} image(s) of {folders[1]} have no partner in {folders[0]}: {_unmatched(only_b)}")
-        raise DataError(
+        raise PairError(
             "Paired folders must hold the same file names: " + "; ".join(missing) + ". Fix: add the missing "
             "partners or remove those files (for unpaired data, use trainA/ and trainB/ with an unpaired task)."
         )
@@ -183,27 +182,16 @@ def _load_side_by_side(folder: str, num_samples, seed, **kw) -> GenDataset:
     for f in files:
         w, h = _native_size(f, f)
         if w % 2:
-            raise DataError(
+            raise PairError(
                 f"{f} is {w}x{h}: a side-by-side AB image needs an even width (two halves of {w / 2:g} pixels). "
                 "Fix: pad or crop it to an even width, or give A/ and B/ folders instead."
             )
     left, right = _split_ab(files)
-    where_a = [f"{f} (left half, A)" for f in files]
-    where_b = [f"{f} (right half, B)" for f in files]
-    # sizes of the halves are equal by construction: skip the pair check, convert each side
-    direction = kw.pop("direction")
-    cond, target, wc, wt = (left, right, where_a, where_b) if direction == "AtoB" else (right, left, where_b, where_a)
-    native: dict = {}
-    target_px = _pack(target, wt, image_size=kw["image_size"], num_channels=kw["num_channels"],
-                      center_crop=kw["center_crop"], native=native)
-    cond_px = _pack(cond, wc, image_size=int(target_px.shape[-1]), num_channels=kw["num_channels"],
-                    center_crop=kw["center_crop"])
-    data = GenDataset(
-        {"pixel_values": target_px, "conditioning_pixel_values": cond_px},
-        kind="image", image_size=int(target_px.shape[-1]), num_channels=int(target_px.shape[1]), name=kw["source"],
+    # the halves of one image have one size by construction: no pair check
+    return _paired_gen(
+        left, right, where_cond=[f"{f} (left half, A)" for f in files],
+        where_target=[f"{f} (right half, B)" for f in files], check_sizes=False, **kw,
     )
-    data.native = native
-    return data
 
 
 def _pair_columns(ds, image_column, conditioning_image_column, source):
