@@ -62,9 +62,11 @@ def test_two_image_columns_of_a_saved_dataset_with_captions(tmp_path):
             "photo": [_grey(10 * i) for i in range(n)],
             "edges": [_grey(10 * i + 5) for i in range(n)],
             "caption": [[f"pair {i}", f"number {i}"] for i in range(n)],
+            "digit": [i % 3 for i in range(n)],
         },
         features=datasets.Features(
-            {"photo": datasets.Image(), "edges": datasets.Image(), "caption": datasets.Sequence(datasets.Value("string"))}
+            {"photo": datasets.Image(), "edges": datasets.Image(), "caption": datasets.Sequence(datasets.Value("string")),
+             "digit": datasets.ClassLabel(names=["zero", "one", "two"])}
         ),
     )
     ds.save_to_disk(str(tmp_path / "saved"))
@@ -79,6 +81,10 @@ def test_two_image_columns_of_a_saved_dataset_with_captions(tmp_path):
         i = _level(target) // 10
         assert _level(target) == 10 * i and _level(cond) == 10 * i + 5  # one row = one pair
         assert text in (f"pair {i}", f"number {i}")
+    assert batch["labels"].tolist() == [_level(t) // 10 % 3 for t in batch["pixel_values"]]
+    assert data.class_names == ["zero", "one", "two"]
+    with pytest.raises(MissingColumnError, match=r"'kind' \(from --label_column\)"):
+        load_paired_dataset(str(tmp_path / "saved"), image_column="photo", conditioning_image_column="edges", label_column="kind")
     assert "pairs of images" in data.describe() and "up to 2 each" in data.describe()
 
 

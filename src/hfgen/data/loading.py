@@ -555,7 +555,7 @@ def load_train_dataset(
         return load_paired_dataset(
             name_or_path, image_size=image_size, num_channels=num_channels, split=split,
             image_column=image_column, conditioning_image_column=conditioning_image_column,
-            text_column=text_column, num_samples=num_samples, seed=seed, center_crop=center_crop,
+            text_column=text_column, label_column=label_column, num_samples=num_samples, seed=seed, center_crop=center_crop,
             cache_dir=cache_dir,
         )
     image_size = _validate_common(name_or_path, image_size, num_channels, num_samples)

@@ -82,7 +82,7 @@ def _pack(values, where, *, image_size, num_channels, center_crop, native: Optio
     )
 
 
-def _paired_gen(cond, target, *, source, direction, image_size, num_channels, center_crop, texts=None,
+def _paired_gen(cond, target, *, source, direction, image_size, num_channels, center_crop, texts=None, labels=None,
                 where_cond, where_target, check_sizes=True) -> GenDataset:
     """Checks pair sizes, decodes both sides to uint8 and builds the GenDataset (A = ``cond`` for AtoB)."""
     if check_sizes:
@@ -95,10 +95,13 @@ def _paired_gen(cond, target, *, source, direction, image_size, num_channels, ce
     # the input at the target's size (pairs share their size, so one resize fits both)
     cond_px = _pack(cond, where_cond, image_size=int(target_px.shape[-1]), num_channels=num_channels,
                     center_crop=center_crop)
+    tensors = {"pixel_values": target_px, "conditioning_pixel_values": cond_px}
+    num_classes, class_names = 0, None
+    if labels is not None:  # (ids, count, names), e.g. the digit shown, to check that content survives
+        tensors["labels"], num_classes, class_names = labels
     data = GenDataset(
-        {"pixel_values": target_px, "conditioning_pixel_values": cond_px},
-        kind="image", image_size=int(target_px.shape[-1]), num_channels=int(target_px.shape[1]),
-        texts=texts, name=source,
+        tensors, kind="image", image_size=int(target_px.shape[-1]), num_channels=int(target_px.shape[1]),
+        num_classes=num_classes, class_names=class_names, texts=texts, name=source,
     )
     data.native = native
     return data
@@ -217,16 +220,21 @@ def _pair_columns(ds, image_column, conditioning_image_column, source):
     )
 
 
-def _load_columns(ds, *, source, image_column, conditioning_image_column, text_column, num_samples, seed, **kw) -> GenDataset:
+def _load_columns(ds, *, source, image_column, conditioning_image_column, text_column, label_column, num_samples, seed,
+                  **kw) -> GenDataset:
     import datasets
 
-    from .loading import _require_column
+    from .loading import _encode_labels, _require_column
 
     cond_col, target_col = _pair_columns(ds, image_column, conditioning_image_column, source)
     if text_column is not None:
         _require_column(ds, text_column, "text_column", source)
     else:
         text_column = next((c for c in _TEXT_NAMES if c in ds.column_names), None)
+    if label_column is not None:
+        _require_column(ds, label_column, "label_column", source)
+    else:
+        label_column = next((c for c in ds.column_names if isinstance(ds.features[c], datasets.ClassLabel)), None)
     keep = subsample_indices(len(ds), num_samples, seed)
     if keep is not None:
         ds = ds.select(keep.tolist())
@@ -240,10 +248,12 @@ def _load_columns(ds, *, source, image_column, conditioning_image_column, text_c
         from .loading import _captions
 
         texts = _captions(ds, text_column)
+    labels = _encode_labels(ds, label_column, source) if label_column is not None else None
     values_c, values_t = list(ds[cond_col]), list(ds[target_col])
     where_c = [f"row {i} of column {cond_col!r} in {source}" for i in range(len(ds))]
     where_t = [f"row {i} of column {target_col!r} in {source}" for i in range(len(ds))]
-    return _paired_gen(values_c, values_t, where_cond=where_c, where_target=where_t, texts=texts, source=source, **kw)
+    return _paired_gen(values_c, values_t, where_cond=where_c, where_target=where_t, texts=texts, labels=labels,
+                       source=source, **kw)
 
 
 def load_paired_dataset(
@@ -255,6 +265,7 @@ def load_paired_dataset(
     image_column: Optional[str] = None,
     conditioning_image_column: Optional[str] = None,
     text_column: Optional[str] = None,
+    label_column: Optional[str] = None,
     direction: Direction = "AtoB",
     num_samples: Optional[int] = None,
     seed: int = 0,
@@ -264,7 +275,8 @@ def load_paired_dataset(
     """Loads pairs (input image, target image) into memory, e.g. for Pix2Pix.
 
     Rows hold ``"conditioning_pixel_values"`` (the input) and ``"pixel_values"`` (the target), and
-    ``"text"`` when a caption column exists. Sources (see the module docstring): a Hub/``save_to_disk``
+    ``"text"`` when a caption column exists, ``"labels"`` from ``label_column`` (default: a ClassLabel
+    column) of a dataset. Sources (see the module docstring): a Hub/``save_to_disk``
     dataset with two image columns (``image_column`` = target, ``conditioning_image_column`` = input;
     auto-detected for common names such as ``conditioning_image``/``image`` or ``imageA``/``imageB``), a
     folder with ``A/`` and ``B/`` matched by file name, or a folder of side-by-side ``AB`` images.
@@ -301,7 +313,7 @@ def load_paired_dataset(
             ds = _load_hub(name, split, cache_dir)
         return _load_columns(
             ds, image_column=image_column, conditioning_image_column=conditioning_image_column,
-            text_column=text_column, num_samples=num_samples, seed=seed, **kw,
+            text_column=text_column, label_column=label_column, num_samples=num_samples, seed=seed, **kw,
         )
 
 
