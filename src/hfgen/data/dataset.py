@@ -116,9 +116,9 @@ class GenDataset(Dataset):
 
     @property
     def tensors(self) -> dict[str, torch.Tensor]:
-        """Every field of every row as float tensors (images decoded): a fresh copy, for evaluation.
-
-        Training draws batches with :meth:`get_batch`, which decodes only the rows it needs.
+        """Every field of every row, images decoded to float (a fresh tensor on each access; other
+        fields as held). For evaluation and tests: training draws batches with :meth:`get_batch`,
+        which decodes only the rows it needs.
         """
         return {k: self.decoders[k](v) if k in self.decoders else v for k, v in self.storage.items()}
 
