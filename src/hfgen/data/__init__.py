@@ -1,7 +1,12 @@
 """Training data for hfgen: toy Gaussian mixtures, embedded digit sets, local image folders, files
-of points (.npy/.csv) and Hugging Face Hub datasets, all loaded into an in-memory :class:`GenDataset`."""
+of points (.npy/.csv) and Hugging Face Hub datasets, all loaded into an in-memory :class:`GenDataset`
+(images kept as uint8, decoded per batch); pairs for image-to-image tasks (:func:`load_paired_dataset`),
+two unpaired domains (:func:`load_unpaired_datasets`, :class:`UnpairedDataset`); the deterministic
+batch order (:class:`EpochBatcher`, :class:`MultiDomainBatcher`) and batch augmentation (:class:`Augmentation`)."""
 
-from .dataset import GenDataset
+from .augment import Augmentation, random_crop, random_flip
+from .batching import EpochBatcher, MultiDomainBatcher, build_batcher, move_batch
+from .dataset import GenDataset, PixelDecoder, UnpairedDataset
 from .embedded import EMBEDDED_DATASETS, load_embedded
 from .errors import (
     CorruptImageError,
@@ -11,13 +16,26 @@ from .errors import (
     InvalidArgumentError,
     MissingColumnError,
     NoImagesFoundError,
+    PairError,
     UnknownDatasetError,
 )
 from .loading import load_train_dataset
+from .paired import load_paired_dataset, load_unpaired_datasets
 from .mixtures import MIXTURES, mixture_spec, sample_mixture
 from .points import POINT_FILE_SUFFIXES, read_points
 
 __all__ = [
+    "Augmentation",
+    "random_crop",
+    "random_flip",
+    "EpochBatcher",
+    "MultiDomainBatcher",
+    "build_batcher",
+    "move_batch",
+    "PixelDecoder",
+    "UnpairedDataset",
+    "load_paired_dataset",
+    "load_unpaired_datasets",
     "MIXTURES",
     "EMBEDDED_DATASETS",
     "GenDataset",
@@ -35,4 +53,5 @@ __all__ = [
     "CorruptImageError",
     "MissingColumnError",
     "HubUnavailableError",
+    "PairError",
 ]

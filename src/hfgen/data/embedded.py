@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .dataset import GenDataset
+from .dataset import GenDataset, PixelDecoder
 from .errors import InvalidArgumentError, UnknownDatasetError
 from .mixtures import MIXTURES, sample_mixture
 
@@ -24,19 +23,13 @@ def subsample_indices(n: int, num_samples: int | None, seed: int) -> np.ndarray 
     return np.sort(rng.choice(n, size=num_samples, replace=False))
 
 
-def _gray_images_to_tensor(
-    images: np.ndarray, max_value: float, image_size: int | None, num_channels: int | None
-) -> torch.Tensor:
-    """``[N, H, W]`` float values in ``[0, max_value]`` -> float32 ``[N, C, S, S]`` in ``[-1, 1]``."""
-    x = torch.from_numpy(np.asarray(images, dtype=np.float32))[:, None]
-    x = x * (2.0 / max_value) - 1.0
-    if image_size is not None and image_size != x.shape[-1]:
-        x = F.interpolate(
-            x, size=(image_size, image_size), mode="bicubic", align_corners=False, antialias=True
-        ).clamp_(-1.0, 1.0)
-    if num_channels == 3:
-        x = x.repeat(1, 3, 1, 1)
-    return x.contiguous()
+def _gray_images_to_uint8(images: np.ndarray) -> torch.Tensor:
+    """``[N, H, W]`` integer-valued grey levels -> uint8 ``[N, 1, H, W]`` (what memory keeps)."""
+    levels = np.asarray(images)
+    rounded = np.rint(levels)
+    if not np.array_equal(levels, rounded) or rounded.min() < 0 or rounded.max() > 255:  # pragma: no cover - data changed upstream
+        raise InvalidArgumentError("embedded images must hold integer grey levels in 0..255.")
+    return torch.from_numpy(rounded.astype(np.uint8))[:, None].contiguous()
 
 
 def load_embedded(
@@ -72,13 +65,16 @@ def load_embedded(
     keep = subsample_indices(len(images), num_samples, seed)
     if keep is not None:
         images, labels = images[keep], labels[keep]
-    pixels = _gray_images_to_tensor(images, max_value, image_size, num_channels)
+    # Kept at the native size as uint8; scaling to [-1, 1], resizing and grey -> RGB happen per batch.
+    pixels = _gray_images_to_uint8(images)
+    decoder = PixelDecoder(max_value, size=image_size, channels=num_channels)
     return GenDataset(
         {"pixel_values": pixels, "labels": torch.as_tensor(np.asarray(labels), dtype=torch.long)},
         kind="image",
         num_classes=10,
         class_names=[str(i) for i in range(10)],
-        image_size=int(pixels.shape[-1]) if image_size is None else int(image_size),
-        num_channels=int(pixels.shape[1]),
+        image_size=native if image_size is None else int(image_size),
+        num_channels=num_channels or 1,
         name=name,
+        decoders={"pixel_values": decoder},
     )

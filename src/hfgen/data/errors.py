@@ -38,3 +38,8 @@ class MissingColumnError(DataError):
 
 class HubUnavailableError(DataError, ConnectionError):
     """The Hugging Face Hub cannot be reached (offline mode or network failure)."""
+
+
+class PairError(DataError):
+    """Paired data whose two sides do not fit: a file without its partner, or two images of a pair of
+    different sizes (a side-by-side AB image of odd width included)."""

@@ -173,6 +173,11 @@ def images_to_uint8(
     return np.stack(arrays)
 
 
+def uint8_to_channels_first(images: np.ndarray) -> torch.Tensor:
+    """``[N, H, W, C]`` uint8 -> uint8 ``[N, C, H, W]`` (how :class:`GenDataset` keeps images)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+
+
 def uint8_to_tensor(images: np.ndarray) -> torch.Tensor:
     """``[N, H, W, C]`` uint8 -> float32 ``[N, C, H, W]`` in ``[-1, 1]``."""
     t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()

@@ -22,7 +22,7 @@ from .errors import (
     NoImagesFoundError,
     UnknownDatasetError,
 )
-from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_tensor
+from .images import find_image_files, image_extensions, images_to_uint8, uint8_to_channels_first
 from .points import POINT_FILE_SUFFIXES, column_points, read_points
 
 _IMAGE_NAMES = ("image", "img", "images", "pixel_values")
@@ -31,7 +31,7 @@ _TEXT_NAMES = ("text", "caption", "prompt")
 _VECTOR_NAMES = ("points", "point", "vector", "vectors", "features", "x")
 _ID_NAMES = ("id", "idx", "index", "__index_level_0__")
 # Python argument of load_train_dataset -> the flag a CLI user passes (both are named in messages)
-_FLAGS = {"image_column": "--image_column", "label_column": "--label_column", "text_column": "--caption_column",
+_FLAGS = {"image_column": "--image_column", "conditioning_image_column": "--conditioning_image_column", "label_column": "--label_column", "text_column": "--caption_column",
           "split": "--dataset_split"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
 _TRUE = {"1", "ON", "YES", "TRUE"}
@@ -422,7 +422,8 @@ def _dataset_to_gen(
     values = list(ds[image_column])
     where = [f"row {i} of column {image_column!r} in {source}" for i in range(len(values))]
     native: dict = {}
-    pixels = uint8_to_tensor(
+    # uint8 in memory, decoded to [-1, 1] floats per batch (GenDataset's PixelDecoder)
+    pixels = uint8_to_channels_first(
         images_to_uint8(
             values, image_size=image_size, num_channels=num_channels,
             center_crop=center_crop, where=where, native=native,
@@ -436,9 +437,7 @@ def _dataset_to_gen(
         found = _labels_from_subfolders(values, folder)
         if found is not None:
             tensors["labels"], num_classes, class_names = found
-    texts = None
-    if text_column is not None:
-        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    texts = _captions(ds, text_column) if text_column is not None else None
     data = GenDataset(
         tensors,
         kind="image",
@@ -451,6 +450,12 @@ def _dataset_to_gen(
     )
     data.native = native
     return data
+
+
+def _captions(ds, column: str) -> list:
+    """A caption column as ``list[str]``, or ``list[list[str]]`` where rows hold several captions
+    (a list per row, e.g. ``"text": ["a red circle", "red circle, top left"]`` in metadata.jsonl)."""
+    return [None if t is None else (list(t) if isinstance(t, (list, tuple)) else str(t)) for t in ds[column]]
 
 
 def _table_to_points(ds, *, source, label_column, text_column, image_size, num_channels) -> GenDataset:
@@ -479,46 +484,17 @@ def _table_to_points(ds, *, source, label_column, text_column, image_size, num_c
                 f"({points[i].tolist()}). Fix: drop or repair such rows."
             )
     labels = _encode_labels(ds, label_column, source) if label_column is not None else None
-    texts = None
-    if text_column is not None:
-        texts = ["" if t is None else str(t) for t in ds[text_column]]
+    texts = _captions(ds, text_column) if text_column is not None else None
     return _points_to_gen(points, source=source, labels=labels, texts=texts)
 
 
-# ----------------------------------------------------------------------------- public entry
-def load_train_dataset(
-    name_or_path: str,
-    *,
-    image_size: int | None = None,
-    num_channels: int | None = None,
-    split: str = "train",
-    image_column: str | None = None,
-    label_column: str | None = None,
-    text_column: str | None = None,
-    num_samples: int | None = None,
-    seed: int = 0,
-    center_crop: bool = True,
-    cache_dir: str | None = None,
-) -> GenDataset:
-    """Load a training set fully into memory as a :class:`GenDataset`.
-
-    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), a
-    ``.npy``/``.csv`` file of points (one a row; a CSV header and a ``label`` column are optional),
-    an existing local folder (image folder — labels from subfolders, extra columns from
-    ``metadata.jsonl``/``metadata.csv`` — or a ``Dataset.save_to_disk`` folder), else a Hugging
-    Face Hub dataset id. A table without an image column is read as points (``kind="vector"``):
-    from its one list-of-numbers column, else from its numeric columns (e.g. ``x``, ``y``). Images are resized (shorter side to ``image_size``, then centre-cropped
-    when ``center_crop``), converted to ``num_channels`` (1="L", 3="RGB"; default: 1 for
-    all-grayscale sources, else 3) and scaled to ``[-1, 1]``. ``num_samples`` keeps a random
-    subset chosen with ``seed`` (for "ring8"/"grid25" it is the number of points, default 10000).
-    Raises :class:`DataError` subclasses with actionable messages.
-    """
+def _validate_common(name_or_path, image_size, num_channels, num_samples) -> int | None:
+    """Checks the arguments every loader shares; returns ``image_size`` as an int (or None)."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise InvalidArgumentError(
             f"name_or_path must be a string or path, got {type(name_or_path).__name__}. "
             f"Fix: pass a folder path, a Hub dataset id or {_embedded_hint('')}."
         )
-    name = os.fspath(name_or_path)
     if image_size is not None and (
         isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1
     ):
@@ -539,6 +515,51 @@ def load_train_dataset(
             "or None for all rows."
         )
     image_size = None if image_size is None else int(image_size)
+    return image_size
+
+
+# ----------------------------------------------------------------------------- public entry
+def load_train_dataset(
+    name_or_path: str,
+    *,
+    image_size: int | None = None,
+    num_channels: int | None = None,
+    split: str = "train",
+    image_column: str | None = None,
+    label_column: str | None = None,
+    text_column: str | None = None,
+    num_samples: int | None = None,
+    seed: int = 0,
+    center_crop: bool = True,
+    cache_dir: str | None = None,
+    conditioning_image_column: str | None = None,
+) -> GenDataset:
+    """Load a training set fully into memory as a :class:`GenDataset`.
+
+    ``name_or_path`` is resolved in order: an embedded name (:data:`EMBEDDED_DATASETS`), a
+    ``.npy``/``.csv`` file of points (one a row; a CSV header and a ``label`` column are optional),
+    an existing local folder (image folder — labels from subfolders, extra columns from
+    ``metadata.jsonl``/``metadata.csv`` — or a ``Dataset.save_to_disk`` folder), else a Hugging
+    Face Hub dataset id. A table without an image column is read as points (``kind="vector"``):
+    from its one list-of-numbers column, else from its numeric columns (e.g. ``x``, ``y``). Images are resized (shorter side to ``image_size``, then centre-cropped
+    when ``center_crop``), converted to ``num_channels`` (1="L", 3="RGB"; default: 1 for
+    all-grayscale sources, else 3) and scaled to ``[-1, 1]``. ``num_samples`` keeps a random
+    subset chosen with ``seed`` (for "ring8"/"grid25" it is the number of points, default 10000).
+    Images are kept as uint8 in memory and decoded to float per batch (:class:`GenDataset`).
+    With ``conditioning_image_column`` the data are pairs (input, target): see
+    :func:`~hfgen.data.load_paired_dataset`, which this then returns. Raises :class:`DataError` subclasses with actionable messages.
+    """
+    if conditioning_image_column is not None:
+        from .paired import load_paired_dataset
+
+        return load_paired_dataset(
+            name_or_path, image_size=image_size, num_channels=num_channels, split=split,
+            image_column=image_column, conditioning_image_column=conditioning_image_column,
+            text_column=text_column, label_column=label_column, num_samples=num_samples, seed=seed, center_crop=center_crop,
+            cache_dir=cache_dir,
+        )
+    image_size = _validate_common(name_or_path, image_size, num_channels, num_samples)
+    name = os.fspath(name_or_path)
 
     if name in EMBEDDED_DATASETS:
         return load_embedded(

@@ -40,6 +40,11 @@ class TrainingArguments:
     image_column: Optional[str] = field(default=None, metadata={"help": "Image column of a Hub/folder dataset."})
     label_column: Optional[str] = field(default=None, metadata={"help": "Label column (for class-conditional training)."})
     caption_column: Optional[str] = field(default=None, metadata={"help": "Text column."})
+    conditioning_image_column: Optional[str] = field(
+        default=None,
+        metadata={"help": "Input-image column of paired data (a Hub/save_to_disk dataset with two image columns; "
+                          "--image_column names the target), as in diffusers' ControlNet examples."},
+    )
     dataset_split: str = field(default="train", metadata={"help": "Split of a Hub dataset."})
     max_train_samples: Optional[int] = field(default=None, metadata={"help": "Use a random subset of this size."})
     checkpointing_steps: int = field(default=500, metadata={"help": "Save a checkpoint every N steps (0: never)."})

@@ -18,6 +18,8 @@ from typing import Optional
 
 import torch
 
+from hfgen.data.batching import EpochBatcher, build_batcher, move_batch  # noqa: F401  (EpochBatcher: re-exported)
+
 from .args import ConfigurationError, TrainingArguments
 from .ema import EMA
 from .lock import OutputDirLockedError, RunLock
@@ -69,49 +71,6 @@ _STAGING_PATTERN = re.compile(r"^\.(?:export|old-export)-(\d+)\.tmp$")
 
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or infinite; training stopped and no checkpoint was written after it."""
-
-
-class EpochBatcher:
-    """Deterministic data order: a fresh permutation per epoch, sharded across processes.
-
-    The order depends only on (seed, epoch), so the state to checkpoint is just (epoch, position).
-    Each global batch takes `batch_size * world_size` examples; process `rank` gets its slice.
-    """
-
-    def __init__(self, num_examples: int, batch_size: int, seed: int, rank: int = 0, world_size: int = 1):
-        if num_examples < batch_size * world_size:
-            raise ConfigurationError(
-                f"The dataset has {num_examples} examples, fewer than one global batch "
-                f"({batch_size} x {world_size} processes): lower --train_batch_size."
-            )
-        self.num_examples, self.batch_size, self.seed = num_examples, batch_size, seed
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.position = 0, 0
-        self._perm: Optional[torch.Tensor] = None
-        self._perm_epoch = -1
-
-    def _permutation(self) -> torch.Tensor:
-        if self._perm_epoch != self.epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            self._perm, self._perm_epoch = torch.randperm(self.num_examples, generator=g), self.epoch
-        return self._perm
-
-    def next_indices(self) -> torch.Tensor:
-        """Indices of this process's next batch (drops an epoch's incomplete last batch)."""
-        step = self.batch_size * self.world_size
-        if self.position + step > self.num_examples:
-            self.epoch, self.position = self.epoch + 1, 0
-        start = self.position + self.rank * self.batch_size
-        self.position += step
-        return self._permutation()[start : start + self.batch_size]
-
-    def state_dict(self) -> dict:
-        """Epoch and position within it."""
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restores `state_dict()`'s output."""
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
 
 def _select_trackers(report_to: str) -> Optional[list[str]]:
@@ -467,9 +426,10 @@ class Trainer:
             )
 
     def _next_batch(self) -> dict:
-        batch = self.dataset.get_batch(self.batcher.next_indices())
-        device = self.accelerator.device
-        return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+        # Caption choice and augmentation draw from the loop's checkpointed generator: resume stays exact.
+        generator = self.generators["noise"]
+        batch = move_batch(self.dataset.get_batch(self.batcher.next_indices(), generator), self.accelerator.device)
+        return self.task.augment(batch, generator)
 
     def train(self) -> dict:
         """Trains, writes checkpoints/samples/logs, exports the pipeline; returns a summary.
@@ -543,7 +503,7 @@ class Trainer:
         self.ema = EMA(self.unwrapped[task.ema_model], args.ema_decay) if args.use_ema and task.ema_model else None
         # The loop's own RNG for noise z and penalties: seeded per process, checkpointed.
         self.generators = {"noise": torch.Generator(device=acc.device).manual_seed(args.seed * 7919 + acc.process_index)}
-        self.batcher = EpochBatcher(len(self.dataset), args.train_batch_size, args.seed, acc.process_index, acc.num_processes)
+        self.batcher = build_batcher(self.dataset, args.train_batch_size, args.seed, acc.process_index, acc.num_processes)
         self.last_checkpoint = None
         self.evaluator = self.monitor = None
         stopped_early = None

@@ -85,6 +85,14 @@ class Task:
         """Loads `self.models`' weights from a folder written by `build_pipeline(...).save_pretrained`."""
         raise NotImplementedError(f"Task {self.name!r} cannot start from an exported folder.")
 
+    def augment(self, batch: dict, generator: torch.Generator) -> dict:
+        """Randomly transforms a training batch (already on the device); the default changes nothing.
+
+        Draw only from `generator` (the loop's checkpointed one) so that a resumed run sees the same
+        crops and flips: e.g. `return hfgen.data.Augmentation(random_flip=True)(batch, generator)`.
+        """
+        return batch
+
     def state_dict(self) -> dict:
         """Extra task state to checkpoint (e.g. an image pool)."""
         return {}
