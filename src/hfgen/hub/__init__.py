@@ -9,6 +9,7 @@ from .cards import (
     render_model_card,
     write_model_card,
 )
+from .export import export_folder, find_training_components, upgrade_folder
 from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, push_folder, retry_command
 
 __all__ = [
@@ -21,8 +22,11 @@ __all__ = [
     "cli_push",
     "collect_card_context",
     "detect_family",
+    "export_folder",
+    "find_training_components",
     "push_folder",
     "render_model_card",
     "retry_command",
+    "upgrade_folder",
     "write_model_card",
 ]
