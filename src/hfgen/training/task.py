@@ -105,8 +105,9 @@ class Task:
             weights = [f for f in sorted(os.listdir(path)) if f.endswith(".safetensors")] if os.path.isdir(path) else []
             if len(weights) != 1 or not os.path.isfile(os.path.join(path, "config.json")):
                 try:
-                    refuse_pickle_weights(path, sub)
-                except (ValueError, OSError) as error:
+                    if os.path.isdir(path):
+                        refuse_pickle_weights(path, sub)
+                except ValueError as error:
                     raise ConfigurationError(f"init_from={folder!r}: {error}") from None
                 raise ConfigurationError(
                     f"init_from={folder!r} has no {sub}/model.safetensors with its config.json (an exported hfgen folder "
