@@ -302,7 +302,8 @@ def save_pipeline_folder(
 
     save_directory = os.fspath(save_directory)
     training_components = dict(training_components or {})
-    components = pipeline.components
+    # Every registered module (optional ones too) and plain setting, as diffusers records them in `config`.
+    components = {k: getattr(pipeline, k, None) for k in pipeline.config if not k.startswith("_")}
     clash = sorted(set(training_components) & set(components))
     if clash:
         raise ValueError(f"training component names {clash} clash with the pipeline's components.")

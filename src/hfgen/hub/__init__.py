@@ -10,7 +10,7 @@ from .cards import (
     write_model_card,
 )
 from .export import export_folder, find_training_components, upgrade_folder
-from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, push_folder, retry_command
+from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, layout_problems, push_folder, retry_command
 
 __all__ = [
     "CARD_FILENAME",
@@ -24,6 +24,7 @@ __all__ = [
     "detect_family",
     "export_folder",
     "find_training_components",
+    "layout_problems",
     "push_folder",
     "render_model_card",
     "retry_command",
