@@ -4,7 +4,7 @@ import os
 
 from hfgen import models as _models  # noqa: F401  (registers hfgen's configs with AutoConfig)
 
-from .hfgen_pipeline_utils import read_model_index, resolve_folder
+from .hfgen_pipeline_utils import read_model_index, refuse_pickle_weights, resolve_folder
 from .pipeline_gan import GANPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
@@ -21,7 +21,11 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     """
     hub_kwargs = {k: kwargs.pop(k) for k in ("revision", "token", "cache_dir", "local_files_only") if k in kwargs}
     folder = resolve_folder(os.fspath(path), **hub_kwargs)
-    class_name = read_model_index(folder).get("_class_name")
+    index = read_model_index(folder)
+    for component, entry in index.items():  # the same safetensors-only policy for stock folders
+        if isinstance(entry, list) and entry[0] and os.path.isdir(os.path.join(folder, component)):
+            refuse_pickle_weights(os.path.join(folder, component), component)
+    class_name = index.get("_class_name")
     custom = isinstance(class_name, list)
     name = class_name[-1] if custom and class_name else class_name
     if name in PIPELINES:

@@ -5,10 +5,14 @@ export copies both to the folder's root. That is what lets
 
     DiffusionPipeline.from_pretrained(folder_or_repo_id, trust_remote_code=True)
 
-work where hfgen is not installed: from a Hub repository id, diffusers fetches a pipeline file's
-relative imports from the repository root when it resolves the pipeline class
-(`diffusers.utils.dynamic_modules_utils.get_cached_module_file`). So this file imports only torch,
-diffusers, transformers, huggingface_hub and the standard library, and never hfgen.
+work where hfgen is not installed. From a Hub repository id, diffusers resolves the pipeline class
+while downloading (`diffusers.utils.dynamic_modules_utils.get_cached_module_file`, which downloads
+the relative imports of `pipeline_<task>.py` from the repository ROOT, recursively, into the same
+snapshot), then imports the pipeline from that snapshot with its relative imports copied beside it
+(tests/test_export.py proves it through a local Hub server). So this file lives at the root, imports
+only torch, diffusers, transformers, huggingface_hub and the standard library, and never hfgen.
+diffusers names such modules by file name (`diffusers_modules.local.hfgen_pipeline_utils`): every
+hfgen folder ships the same file, so one process can load folders of several families.
 
 Layout written by :func:`save_pipeline_folder`:
 

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import stat
+import sys
 
 import numpy as np
 import pytest
@@ -84,8 +85,8 @@ def toy_pipeline_class(tmp_path, monkeypatch):
     from toyfamily.pipeline_toy_unet import ToyUNetPipeline
 
     yield ToyUNetPipeline
-    for name in [m for m in list(__import__("sys").modules) if m.startswith("toyfamily")]:
-        del __import__("sys").modules[name]
+    for name in [m for m in sys.modules if m.startswith("toyfamily")]:
+        del sys.modules[name]
 
 
 def toy(cls, text_encoder=True):
@@ -200,6 +201,11 @@ def test_stock_diffusers_pipeline_exports_a_stock_folder(tmp_path, run_without_h
     result = np.load(out)
     np.testing.assert_allclose(result["a"], expected, atol=1e-6)
     np.testing.assert_allclose(result["b"], expected, atol=1e-6)
+    # The safetensors-only policy holds for stock folders loaded through hfgen too.
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    torch.save(pipe.unet.state_dict(), folder / "unet" / "diffusion_pytorch_model.bin")
+    with pytest.raises(ValueError, match="'unet' has weights only in pickle format"):
+        load_pipeline(folder)
 
 
 @pytest.mark.parametrize("component, weights, pickle_name", [("unet", "diffusion_pytorch_model", "diffusion_pytorch_model"),
