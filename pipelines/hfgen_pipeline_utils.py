@@ -306,8 +306,10 @@ def save_pipeline_folder(
 
     save_directory = os.fspath(save_directory)
     training_components = dict(training_components or {})
-    # Every registered module (optional ones too) and plain setting, as diffusers records them in `config`.
-    components = {k: getattr(pipeline, k, None) for k in pipeline.config if not k.startswith("_")}
+    # diffusers' `config` records every registered module (optional ones too) as (library, class)
+    # and every other pipeline setting (e.g. a flag given to `register_to_config`) as its value.
+    settings = {k: v for k, v in pipeline.config.items() if not k.startswith("_")}
+    components = {k: getattr(pipeline, k) for k, v in settings.items() if isinstance(v, (list, tuple))}
     clash = sorted(set(training_components) & set(components))
     if clash:
         raise ValueError(f"training component names {clash} clash with the pipeline's components.")
@@ -322,10 +324,10 @@ def save_pipeline_folder(
         code_files |= {pipeline_file, *get_relative_import_files(pipeline_file)}
         index = {"_class_name": [os.path.splitext(os.path.basename(pipeline_file))[0], type(pipeline).__name__]}
     index["_diffusers_version"] = diffusers.__version__
+    index.update({k: v for k, v in settings.items() if k not in components})
     for name, component in sorted(components.items()) + sorted(training_components.items()):
-        if component is None or isinstance(component, (bool, int, float, str)):
-            if name in components:
-                index[name] = [None, None] if component is None else component
+        if component is None:
+            index[name] = [None, None]
             continue
         entry = save_component(component, os.path.join(save_directory, name), max_shard_size=max_shard_size)
         written.append(os.path.join(save_directory, name))
