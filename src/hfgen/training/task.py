@@ -110,7 +110,8 @@ class Task:
                 except ValueError as error:
                     raise ConfigurationError(f"init_from={folder!r}: {error}") from None
                 raise ConfigurationError(
-                    f"init_from={folder!r} has no {sub}/model.safetensors with its config.json (an exported hfgen folder "
+                    f"init_from={folder!r} has no {sub}/model.safetensors (or diffusion_pytorch_model.safetensors) with its "
+                    "config.json (an exported hfgen folder "
                     f"has one subfolder per model: {', '.join(self.component_names.get(n, n) for n in self.models)})."
                 )
             with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
