@@ -19,6 +19,7 @@ from huggingface_hub import ModelCard, snapshot_download  # noqa: E402
 
 from hfgen.hub import (  # noqa: E402
     PushError,
+    layout_problems,
     available_templates,
     cli_card,
     cli_push,
@@ -100,7 +101,7 @@ def test_push_download_and_load_without_hfgen(folder, hub, tmp_path, run_without
     assert hub.commits(REPO)[0] == sha and "/commit/" in url
 
     stored = hub.files(REPO)
-    assert {"model_index.json", "pipeline_gan.py", "README.md", "eval_results.json", "samples.png", "loss_curves.png",
+    assert {"model_index.json", "pipeline_gan.py", "hfgen_pipeline_utils.py", "README.md", "eval_results.json", "samples.png", "loss_curves.png",
             "gan_generator/model.safetensors", "gan_generator/modeling_dcgan.py", "modeling_dcgan.py",
             "discriminator/model.safetensors",
             "logs/training_args.json", "logs/history.json"} <= set(stored)
@@ -397,3 +398,42 @@ def test_pushed_repo_loads_from_its_id_without_hfgen(folder, hub, tmp_path, run_
                 logits = d(x, class_labels=torch.tensor(labels)).numpy()
             np.testing.assert_allclose(result[family + "/logits"], logits, atol=1e-4)
     assert any(case[3] for case in cases)  # the discriminator path ran
+
+
+def test_push_refuses_the_pre_hub_layout_and_upgrade_layout_rewrites_it(folder, hub, capsys):
+    """Guards `hfgen push` against a folder exported before the Hub layout (modeling files importing a
+    separate `configuration_dcgan.py`, nothing at the root): it loads locally but not from its repo id,
+    so the push is refused with the fix named; `--upgrade_layout` rewrites it in place and pushes."""
+    from safetensors.torch import load_file
+
+    expected = _images(folder)
+    d_weights = load_file(folder / "discriminator" / "model.safetensors")
+    (folder / "modeling_dcgan.py").unlink()
+    (folder / "hfgen_pipeline_utils.py").unlink()
+    for sub in ("gan_generator", "discriminator"):  # the old split: config class in its own file
+        config = json.loads((folder / sub / "config.json").read_text())
+        config["auto_map"]["AutoConfig"] = "configuration_dcgan.DCGANConfig"
+        (folder / sub / "config.json").write_text(json.dumps(config))
+        (folder / sub / "configuration_dcgan.py").write_text("from .modeling_dcgan import DCGANConfig\n")
+    np.testing.assert_allclose(_images(folder), expected, atol=1e-6)  # still loads locally
+    before = _hashes(folder)
+
+    assert cli_push([str(folder), REPO]) == 1
+    err = capsys.readouterr().err
+    assert "older export layout" in err and "configuration_dcgan.py, which is not at the root" in err
+    assert "hfgen_pipeline_utils.py, not at the root" in err
+    assert f"hfgen push {folder} {REPO} --upgrade_layout" in err
+    assert REPO not in hub.repos and _hashes(folder) == before  # nothing pushed, nothing changed
+
+    assert cli_push([str(folder), REPO, "--upgrade_layout"]) == 0
+    assert layout_problems(folder) == []
+    stored = hub.files(REPO)
+    assert {"modeling_dcgan.py", "hfgen_pipeline_utils.py", "discriminator/model.safetensors", "logs/history.json"} <= set(stored)
+    assert json.loads(stored["discriminator/config.json"])["auto_map"]["AutoConfig"] == "modeling_dcgan.DCGANDiscriminatorConfig"
+    for key, value in load_file(folder / "discriminator" / "model.safetensors").items():  # D kept, rewritten
+        torch.testing.assert_close(value, d_weights[key])
+    from hfgen import GANPipeline
+
+    again = GANPipeline.from_pretrained(REPO)(batch_size=len(CLASS_LABELS), class_labels=CLASS_LABELS,
+                                             generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
+    np.testing.assert_allclose(again, expected, atol=1e-6)

@@ -24,6 +24,9 @@ def test_wheel_carries_pipelines_templates_and_weights(tmp_path):
     # One source of truth: the packaged pipeline is the top-level file, byte for byte.
     packaged = zipfile.ZipFile(wheel).read("hfgen/pipelines/pipeline_gan.py")
     assert packaged == (ROOT / "pipelines" / "pipeline_gan.py").read_bytes()
+    # The shared save/load file every pipeline imports relatively (and every export copies).
+    assert zipfile.ZipFile(wheel).read("hfgen/pipelines/hfgen_pipeline_utils.py") == (
+        ROOT / "pipelines" / "hfgen_pipeline_utils.py").read_bytes()
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "hfgen = hfgen.cli:main" in entry_points
 

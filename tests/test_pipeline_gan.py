@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from hfgen import DCGANConfig, DCGANDiscriminator, DCGANGenerator, GANPipeline, MLPGANConfig, MLPGenerator
+from hfgen.hub import export_folder
 
 
 def get_dummy_components(**config_overrides):
@@ -103,7 +104,7 @@ def saved_pipeline(tmp_path):
     pipe = GANPipeline(**components)
     discriminator = DCGANDiscriminator(components["gan_generator"].config)
     folder = tmp_path / "saved"
-    pipe.save_pretrained(folder, training_components={"discriminator": discriminator})
+    export_folder(pipe, folder, training_components={"discriminator": discriminator})
     return pipe, discriminator, folder
 
 
@@ -116,7 +117,7 @@ def test_saved_folder_layout(saved_pipeline):
     assert index["gan_generator"] == ["modeling_dcgan", "DCGANGenerator"]
     assert "discriminator" not in index  # training-only component
     root = {p.name for p in folder.iterdir() if p.is_file()}
-    assert root == {"model_index.json", "pipeline_gan.py", "modeling_dcgan.py"}
+    assert root == {"model_index.json", "pipeline_gan.py", "hfgen_pipeline_utils.py", "modeling_dcgan.py"}
     source = (folder / "modeling_dcgan.py").read_bytes()
     for sub in ("gan_generator", "discriminator"):
         files = set(os.listdir(folder / sub))
@@ -405,7 +406,7 @@ def test_internal_saves_and_loads_print_no_transformers_progress_bars(tmp_path, 
 
     monkeypatch.setattr(transformers_logging, "_tqdm_active", True)  # a user's default (the tests turn bars off)
     pipe = GANPipeline(**get_dummy_components())
-    pipe.save_pretrained(tmp_path / "quiet", training_components={"discriminator": DCGANDiscriminator(pipe.gan_generator.config)})
+    export_folder(pipe, tmp_path / "quiet", training_components={"discriminator": DCGANDiscriminator(pipe.gan_generator.config)})
     GANPipeline.from_pretrained(tmp_path / "quiet")
     err = capfd.readouterr().err
     assert "Writing model shards" not in err and "Loading weights" not in err

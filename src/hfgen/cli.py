@@ -89,21 +89,27 @@ def _sample(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     args = parser.parse_args(argv)
+    import inspect
+
     import torch
     from huggingface_hub.errors import EntryNotFoundError
 
-    from hfgen import GANPipeline
+    from hfgen.pipelines import load_pipeline
     from hfgen.training.visualize import save_image_grid, save_points_plot
 
     try:
-        pipe = GANPipeline.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
+        # Any hfgen folder (or a stock diffusers one): the class comes from its model_index.json.
+        pipe = load_pipeline(args.model, trust_remote_code=args.trust_remote_code)
+        inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         label = args.class_label
-        # A class name first (folders may be named "10", "20"), otherwise a number is a class id.
-        if label is not None and label not in pipe._class_names() and label.lstrip("-").isdigit():
-            label = int(label)
+        if label is not None:
+            if "class_labels" not in inspect.signature(pipe.__call__).parameters:
+                raise ValueError(f"{type(pipe).__name__} is not class-conditional: do not pass --class_label.")
+            # A class name first (folders may be named "10", "20"), otherwise a number is a class id.
+            names = pipe._class_names() if hasattr(pipe, "_class_names") else {}
+            inputs["class_labels"] = int(label) if label not in names and label.lstrip("-").isdigit() else label
         try:
-            out = pipe(batch_size=args.num_images, class_labels=label, generator=torch.manual_seed(args.seed),
-                       output_type="np").images
+            out = pipe(**inputs).images
         except ValueError as error:  # the pipeline names its arguments; this user typed flags
             message = str(error).replace("class_labels", "--class_label").replace("batch_size", "--num_images")
             raise ValueError(message) from None

@@ -9,7 +9,8 @@ from .cards import (
     render_model_card,
     write_model_card,
 )
-from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, push_folder, retry_command
+from .export import export_folder, find_training_components, upgrade_folder
+from .push import DEFAULT_IGNORE_PATTERNS, PushError, cli_card, cli_push, layout_problems, push_folder, retry_command
 
 __all__ = [
     "CARD_FILENAME",
@@ -21,8 +22,12 @@ __all__ = [
     "cli_push",
     "collect_card_context",
     "detect_family",
+    "export_folder",
+    "find_training_components",
+    "layout_problems",
     "push_folder",
     "render_model_card",
     "retry_command",
+    "upgrade_folder",
     "write_model_card",
 ]

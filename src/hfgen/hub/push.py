@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 
 from .cards import CARD_FILENAME, render_model_card
 
-__all__ = ["DEFAULT_IGNORE_PATTERNS", "PushError", "cli_card", "cli_push", "push_folder", "retry_command"]
+__all__ = ["DEFAULT_IGNORE_PATTERNS", "PushError", "cli_card", "cli_push", "layout_problems", "push_folder", "retry_command"]
 
 DEFAULT_IGNORE_PATTERNS: tuple[str, ...] = (
     "checkpoints/*",
@@ -167,6 +167,44 @@ def _default_commit_message(folder: Path) -> str:
     return f"Upload {family} pipeline with hfgen {__version__}"
 
 
+def layout_problems(folder) -> list[str]:
+    """Why an exported folder would not load from its Hub repository id without hfgen (empty: it would).
+
+    From a repo id, diffusers fetches the pipeline file and its relative imports from the repository
+    root, and transformers fetches a component's `auto_map` code from the root too: every such file
+    must be there, and a component's modeling file must import nothing relatively (folders exported
+    before hfgen 0.1's Hub layout had `configuration_<family>.py` beside it and nothing at the root).
+    """
+    import json
+
+    from diffusers.utils.dynamic_modules_utils import get_relative_imports
+
+    root = Path(folder)
+    problems = []
+    class_name = json.loads((root / "model_index.json").read_text(encoding="utf-8")).get("_class_name")
+    if isinstance(class_name, list) and class_name:
+        pipeline_file = root / f"{class_name[0]}.py"
+        if not pipeline_file.is_file():
+            problems.append(f"the pipeline file {pipeline_file.name} is not at the root")
+        else:
+            missing = [m for m in get_relative_imports(str(pipeline_file)) if not (root / f"{m}.py").is_file()]
+            if missing:
+                problems.append(f"{pipeline_file.name} imports {', '.join(f'{m}.py' for m in sorted(missing))}, not at the root")
+    for config in sorted(root.glob("*/config.json")):
+        if config.parent.name == "checkpoints":
+            continue
+        auto_map = json.loads(config.read_text(encoding="utf-8")).get("auto_map") or {}
+        for reference in sorted(set(auto_map.values())):
+            module = reference.split("--")[-1].rsplit(".", 1)[0]
+            code = root / f"{module}.py"
+            where = f"{config.parent.name}/config.json's auto_map names {module}.py"
+            if not code.is_file():
+                problems.append(f"{where}, which is not at the root")
+            elif get_relative_imports(str(code)):
+                problems.append(f"{where}, which imports {sorted(get_relative_imports(str(code)))} relatively")
+    return list(dict.fromkeys(problems))
+
+
 def push_folder(
     folder,
     repo_id: str,
@@ -176,6 +214,7 @@ def push_folder(
     commit_message: Optional[str] = None,
     token: Optional[str] = None,
     create_card: bool = True,
+    upgrade_layout: bool = False,
 ) -> str:
     """Uploads an exported folder to the Hub repository ``repo_id``; returns the commit URL.
 
@@ -192,6 +231,8 @@ def push_folder(
         commit_message: default ``"Upload GAN pipeline with hfgen <version>"``.
         token: a Hub token; default ``HF_TOKEN`` or the login cache.
         create_card: re-render the card even if the folder has a README.md.
+        upgrade_layout: rewrite a folder in an older export layout in place first (:func:`upgrade_folder`);
+            without it, such a folder is refused (it would not load from the repository id).
 
     Raises:
         PushError: the Hub was unreachable or refused (401, 403, 5xx, ...); the message says how to retry.
@@ -202,6 +243,19 @@ def push_folder(
     folder_path = Path(folder)
     if not (folder_path / "model_index.json").is_file():
         raise ValueError(f"{folder_path} has no model_index.json: export a pipeline there first (training does by default).")
+    problems = layout_problems(folder_path)
+    if problems and upgrade_layout:
+        from .export import upgrade_folder
+
+        upgrade_folder(folder_path)
+        problems = layout_problems(folder_path)
+    if problems:
+        raise ValueError(
+            f"{folder_path} is in an older export layout that would not load from the repository id "
+            f"(DiffusionPipeline.from_pretrained({repo_id!r}, trust_remote_code=True)): {'; '.join(problems)}. "
+            f"Rewrite it in place first, then push: `hfgen push {os.fspath(folder)} {repo_id} --upgrade_layout` "
+            "(or `hfgen.hub.upgrade_folder(folder)`); logs, card and samples stay."
+        )
     retry = retry_command(folder, repo_id, private=private, revision=revision, commit_message=commit_message,
                           create_card=create_card)
     secrets = _secrets(token)
@@ -268,10 +322,13 @@ def cli_push(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--revision", default=None, help="Branch to commit to (created if missing; default main).")
     parser.add_argument("--commit_message", default=None, help="Commit message.")
     parser.add_argument("--no_card", action="store_true", help="Keep the folder's README.md (rendered only if missing).")
+    parser.add_argument("--upgrade_layout", action="store_true",
+                        help="Rewrite a folder exported by an older hfgen in the current layout (in place) before pushing.")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         url = push_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
-                          commit_message=args.commit_message, create_card=not args.no_card)
+                          commit_message=args.commit_message, create_card=not args.no_card,
+                          upgrade_layout=args.upgrade_layout)
     except (PushError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

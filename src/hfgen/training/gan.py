@@ -7,7 +7,7 @@ T = D's output passed through the f-GAN activation g_f (inside the loss).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Optional
+from typing import ClassVar, Optional
 
 import torch
 
@@ -411,6 +411,8 @@ class GANTask(Task):
 
     # -- outputs --------------------------------------------------------------------------------
 
+    component_names: ClassVar[dict[str, str]] = {"generator": "gan_generator"}  # for Task.load_exported
+
     def build_pipeline(self, models):
         """GANPipeline over G."""
         from hfgen.pipelines import GANPipeline
@@ -420,29 +422,6 @@ class GANTask(Task):
     def training_components(self, models) -> dict:
         """D, exported beside the pipeline so training can resume from the folder."""
         return {"discriminator": models["discriminator"]}
-
-    def load_exported(self, folder: str) -> None:
-        """Starts G and D from an exported folder (`gan_generator/`, `discriminator/` safetensors)."""
-        import json
-        import os
-
-        from safetensors.torch import load_file
-
-        for name, sub in (("generator", "gan_generator"), ("discriminator", "discriminator")):
-            path = os.path.join(folder, sub)
-            if not os.path.isfile(os.path.join(path, "model.safetensors")):
-                raise ConfigurationError(f"init_from={folder!r} has no {sub}/model.safetensors (an exported hfgen folder has both).")
-            with open(os.path.join(path, "config.json")) as f:
-                saved = json.load(f)
-            ours = json.loads(json.dumps(self.models[name].config.to_dict()))  # as saved: JSON keys (id2label) are strings
-            # Class names do not shape the weights: a folder saved before they were recorded still starts training.
-            ignored = ("auto_map", "architectures", "transformers_version", "dtype", "id2label", "label2id")
-            mismatched = [k for k, v in saved.items() if k in ours and k not in ignored and ours[k] != v]
-            if mismatched:
-                raise ConfigurationError(
-                    f"init_from={folder!r}: {sub} was saved with different settings for {mismatched}; pass matching flags."
-                )
-            self.models[name].load_state_dict(load_file(os.path.join(path, "model.safetensors")))
 
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """An image grid (rows = classes when conditional) or a 2-D scatter plot."""

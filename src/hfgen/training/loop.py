@@ -701,7 +701,8 @@ class Trainer:
                 alarms = self.monitor.update(step, metrics)
                 if best:
                     folder = os.path.join(self.args.output_dir, "best")
-                    pipe.save_pretrained(folder, training_components=self.task.training_components(models))
+                    from hfgen.hub import export_folder
+                    export_folder(pipe, folder, training_components=self.task.training_components(models))
                     with open(os.path.join(folder, "eval_results.json"), "w") as f:
                         json.dump({**result, "step": step}, f, indent=2, default=float)
                     apply_umask_mode(folder)
@@ -802,7 +803,8 @@ class Trainer:
             summary["warnings"] = list(self.warnings)
             summary.update({k: os.path.join(out, v) if v else None for k, v in final.items()})
             if self.args.export:
-                pipe.save_pretrained(stage, training_components=self.task.training_components(models))
+                from hfgen.hub import export_folder
+                export_folder(pipe, stage, training_components=self.task.training_components(models))
                 summary["pipeline"] = out
                 self._write_summary(summary, stage)  # the model card reads it
                 if self.args.final_eval_samples:

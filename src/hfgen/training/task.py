@@ -81,9 +81,56 @@ class Task:
         """Writes a PNG of samples from `pipeline`; returns its path."""
         raise NotImplementedError
 
+    # Task model name -> component subfolder of an exported folder, where they differ (GAN: the
+    # task's "generator" is the pipeline's `gan_generator`, since `generator` is a torch.Generator).
+    component_names: ClassVar[dict[str, str]] = {}
+
     def load_exported(self, folder: str) -> None:
-        """Loads `self.models`' weights from a folder written by `build_pipeline(...).save_pretrained`."""
-        raise NotImplementedError(f"Task {self.name!r} cannot start from an exported folder.")
+        """Loads `self.models`' weights from an exported folder (`hfgen.hub.export_folder`): `--init_from`.
+
+        Each model reads the safetensors of its component subfolder (`component_names`, else its own
+        name), after checking that the saved config matches the one this run built (a mismatch names
+        the settings); pickle weights are refused.
+        """
+        import json
+        import os
+
+        from hfgen.pipelines.hfgen_pipeline_utils import refuse_pickle_weights
+
+        from .args import ConfigurationError
+
+        for name, model in self.models.items():
+            sub = self.component_names.get(name, name)
+            path = os.path.join(folder, sub)
+            weights = [f for f in sorted(os.listdir(path)) if f.endswith(".safetensors")] if os.path.isdir(path) else []
+            if len(weights) != 1 or not os.path.isfile(os.path.join(path, "config.json")):
+                try:
+                    if os.path.isdir(path):
+                        refuse_pickle_weights(path, sub)
+                except ValueError as error:
+                    raise ConfigurationError(f"init_from={folder!r}: {error}") from None
+                raise ConfigurationError(
+                    f"init_from={folder!r} has no {sub}/model.safetensors (or diffusion_pytorch_model.safetensors) with its "
+                    "config.json (an exported hfgen folder "
+                    f"has one subfolder per model: {', '.join(self.component_names.get(n, n) for n in self.models)})."
+                )
+            with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+                saved = json.load(f)
+            config = model.config
+            ours = json.loads(json.dumps(config.to_dict() if hasattr(config, "to_dict") else dict(config), default=str))
+            # Bookkeeping and class names do not shape the weights: a folder saved before class
+            # names were recorded still starts training.
+            ignored = ("auto_map", "architectures", "transformers_version", "dtype", "torch_dtype", "id2label", "label2id")
+            mismatched = [f"{k} (saved {v!r}, this run {ours[k]!r})" for k, v in saved.items()
+                          if k in ours and k not in ignored and not k.startswith("_") and ours[k] != v]
+            if mismatched:
+                raise ConfigurationError(
+                    f"init_from={folder!r}: {sub} was saved with different settings: {'; '.join(mismatched)}; "
+                    "pass matching flags."
+                )
+            from safetensors.torch import load_file
+
+            model.load_state_dict(load_file(os.path.join(path, weights[0])))
 
     def augment(self, batch: dict, generator: torch.Generator) -> dict:
         """Randomly transforms a training batch (already on the device); the default changes nothing.
