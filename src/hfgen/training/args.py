@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
+# The Pix2Pix/CycleGAN schedule: constant, then linear decay to 0 (not one of diffusers' schedules).
+CONSTANT_THEN_LINEAR = "constant_then_linear"
+
+
 class ConfigurationError(ValueError):
     """An invalid training setting; the message names the setting and the fix."""
 
@@ -31,8 +35,19 @@ class TrainingArguments:
     train_batch_size: int = field(default=64, metadata={"help": "Batch size per process."})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches accumulated before each optimizer step."})
     learning_rate: Optional[float] = field(default=None, metadata={"help": "Generator learning rate (default: the preset's)."})
-    lr_scheduler: str = field(default="constant", metadata={"help": "diffusers scheduler name: constant, linear, cosine, ..."})
-    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler."})
+    lr_scheduler: str = field(
+        default="constant",
+        metadata={"help": "diffusers scheduler name (constant, linear, cosine, ...) or constant_then_linear (constant, then "
+                          "linear decay to 0 over the last --lr_decay_steps steps: the Pix2Pix/CycleGAN schedule). "
+                          "Steps of every schedule are training steps."},
+    )
+    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler (training steps)."})
+    lr_decay_steps: Optional[int] = field(
+        default=None, metadata={"help": "With --lr_scheduler constant_then_linear: the last N training steps decay the LR linearly to 0."}
+    )
+    max_grad_norm: Optional[float] = field(
+        default=None, metadata={"help": "Clip each optimizer step's gradient norm to this value (default: no clipping)."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed of models, noise, data order."})
     mixed_precision: str = field(default="no", metadata={"help": "no, bf16 or fp16 (fp16 is a no-op on CPU: a warning says so)."})
     resolution: Optional[int] = field(default=None, metadata={"help": "Image side to resize to (default: the data's own)."})
@@ -80,6 +95,7 @@ class TrainingArguments:
             (self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1"),
             (self.learning_rate is None or self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.lr_warmup_steps >= 0, "lr_warmup_steps must be >= 0"),
+            (self.max_grad_norm is None or self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}"),
             (self.checkpointing_steps >= 0, "checkpointing_steps must be >= 0 (0 disables checkpoints)"),
             (self.checkpoints_total_limit is None or self.checkpoints_total_limit >= 1, "checkpoints_total_limit must be >= 1"),
             (self.sample_steps >= 0, "sample_steps must be >= 0"),
@@ -104,9 +120,29 @@ class TrainingArguments:
             )
         from diffusers.optimization import SchedulerType
 
-        names = [s.value for s in SchedulerType]
+        names = [s.value for s in SchedulerType] + [CONSTANT_THEN_LINEAR]
         if self.lr_scheduler not in names:
-            raise ConfigurationError(f"lr_scheduler={self.lr_scheduler!r} is unknown; choose one of {names}.")
+            raise ConfigurationError(f"--lr_scheduler {self.lr_scheduler!r} is unknown; choose one of {names}.")
+        if self.lr_scheduler == CONSTANT_THEN_LINEAR:
+            if self.lr_decay_steps is None:
+                raise ConfigurationError(
+                    f"--lr_scheduler {CONSTANT_THEN_LINEAR} needs --lr_decay_steps N (the last N of the --max_train_steps "
+                    "decay linearly to 0; e.g. half of them, as Pix2Pix and CycleGAN do)."
+                )
+            if not 1 <= self.lr_decay_steps <= self.max_train_steps:
+                raise ConfigurationError(
+                    f"--lr_decay_steps must lie in [1, --max_train_steps={self.max_train_steps}], got {self.lr_decay_steps}."
+                )
+            if self.lr_warmup_steps + self.lr_decay_steps > self.max_train_steps:
+                raise ConfigurationError(
+                    f"--lr_warmup_steps {self.lr_warmup_steps} + --lr_decay_steps {self.lr_decay_steps} exceed --max_train_steps "
+                    f"{self.max_train_steps}: lower one of them."
+                )
+        elif self.lr_decay_steps is not None:
+            raise ConfigurationError(
+                f"--lr_decay_steps applies only to --lr_scheduler {CONSTANT_THEN_LINEAR} (got --lr_scheduler {self.lr_scheduler}): "
+                "drop it or pass --lr_scheduler constant_then_linear."
+            )
 
 
 def parse_args(dataclass_types, argv=None):

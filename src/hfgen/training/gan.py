@@ -149,7 +149,12 @@ def _data_record(dataset) -> dict:
 class GANTask(Task):
     """Trains G against D with any registered adversarial loss and Lipschitz constraint."""
 
-    ema_model = "generator"
+    ema_models = ("generator",)
+
+    @classmethod
+    def from_arguments(cls, training_args, task_args: GANArguments) -> "GANTask":
+        """The GAN task of `hfgen train gan` / `scripts/train_gan.py`."""
+        return cls(task_args, learning_rate=training_args.learning_rate, batch_size=training_args.train_batch_size)
 
     def __init__(self, gan_args: GANArguments, learning_rate: Optional[float] = None, batch_size: int = 64):
         super().__init__(name="gan")
