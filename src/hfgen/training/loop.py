@@ -129,10 +129,11 @@ def build_lr_scheduler(args: TrainingArguments, optimizer: torch.optim.Optimizer
         decay = args.lr_decay_steps * updates_per_step
 
         def factor(current: int) -> float:
-            # Pix2Pix/CycleGAN: constant, then linear to 0 over the last `decay` steps (the last update uses 1/decay).
+            # Pix2Pix/CycleGAN's rule (1 - max(0, t - n) / (n_decay + 1)): constant, then the last `decay`
+            # updates use decay/(decay+1), ..., 1/(decay+1) of the rate; 0 would only come after the run.
             if current < warmup:
                 return current / warmup
-            return min(1.0, max(0.0, (total - current) / decay))
+            return min(1.0, max(0.0, (total - current) / (decay + 1)))
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     from diffusers.optimization import get_scheduler
