@@ -12,6 +12,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 import warnings
 from typing import Optional
@@ -580,6 +581,15 @@ class Trainer:
         args, task, acc = self.args, self.task, self.accelerator
         if self.dataset is None:
             self.dataset = self._load_dataset()
+        # Loop settings left unset (None): the task's suggestion for these data, else the loop's default.
+        suggested = task.loop_defaults(self.dataset)
+        self.task_loop_defaults = {k: v for k, v in suggested.items() if getattr(args, k) is None}
+        self.args = args = args.with_defaults(suggested)
+        task.training_args = args
+        if self.task_loop_defaults and acc.is_main_process:
+            print(f"Loop settings suggested by the {task.name} task for these data (flags left unset): "
+                  + ", ".join(f"--{k} {v}" for k, v in self.task_loop_defaults.items()) + "; pass a flag to choose otherwise.",
+                  file=sys.stderr, flush=True)
         set_seed(args.seed)  # identical initial models on every process
         task.setup(self.dataset)
         if args.init_from:
@@ -906,7 +916,8 @@ class Trainer:
             with open(os.path.join(stage, "logs", "training_args.json"), "w") as f:
                 # The folder may be pushed to the Hub: record no local absolute paths.
                 recorded = {**dataclasses.asdict(self.args), "output_dir": "."}
-                json.dump({"training": recorded, **self.task.describe()}, f, indent=2, default=str)
+                json.dump({"training": recorded, "loop_defaults_from_task": getattr(self, "task_loop_defaults", {}),
+                           **self.task.describe()}, f, indent=2, default=str)
             curves = save_loss_curves(self.history, os.path.join(stage, "loss_curves.png"))
             final["loss_curves"] = os.path.relpath(curves, stage) if curves else None
             with open(os.path.join(stage, "logs", "history.json"), "w") as f:

@@ -76,11 +76,21 @@ class Task:
 
     ema_models: ClassVar[tuple[str, ...]] = ()
     frozen_models: ClassVar[tuple[str, ...]] = ()
+    # The loop's TrainingArguments with the task's defaults resolved: set by the loop before setup().
+    training_args: ClassVar[Optional[object]] = None
 
     @classmethod
     def from_arguments(cls, training_args, task_args) -> "Task":
         """Builds the task from the parsed `TrainingArguments` and the task's own argument dataclass."""
         raise NotImplementedError(f"{cls.__name__} does not implement from_arguments(training_args, task_args).")
+
+    def loop_defaults(self, dataset) -> dict:
+        """Loop settings this task suggests for `dataset`, used where the user left them unset.
+
+        Keys among `train_batch_size`, `lr_scheduler`, `use_ema`, `ema_decay` (the fields of
+        TrainingArguments that default to None); the loop's own defaults fill the rest.
+        """
+        return {}
 
     def setup(self, dataset) -> None:
         """Builds `self.models` for `dataset` (called after seeding)."""
