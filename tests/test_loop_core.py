@@ -497,3 +497,16 @@ def test_vector_recipe_suggests_its_loop_settings_where_flags_are_unset(tmp_path
     assert explicit["loop_defaults_from_task"] == {"ema_decay": 0.99}
     other = _ring_run(tmp_path / "vanilla", "--preset", "vanilla")["training"]  # no suggestion: the loop's defaults
     assert (other["train_batch_size"], other["lr_scheduler"], other["use_ema"], other["ema_decay"]) == (64, "constant", False, 0.999)
+
+
+def test_unset_loop_flags_parse_as_none_and_bare_use_ema_still_means_true():
+    """Guards the parsing side of task-suggested defaults: unset flags are None ("the task's"), while
+    `--use_ema` without a value keeps meaning true (HfArgumentParser drops that for None defaults)."""
+    from hfgen.training import parse_args
+
+    unset, _ = parse_args((TrainingArguments, GANArguments), [])
+    assert (unset.train_batch_size, unset.lr_scheduler, unset.use_ema, unset.ema_decay) == (None, None, None, None)
+    bare, _ = parse_args((TrainingArguments, GANArguments), ["--use_ema", "--seed", "3"])
+    assert bare.use_ema is True and bare.seed == 3
+    off, _ = parse_args((TrainingArguments, GANArguments), ["--use_ema", "false"])
+    assert off.use_ema is False

@@ -75,8 +75,9 @@ class TrainingArguments:
     report_to: str = field(default="auto", metadata={"help": "Accelerate tracker: tensorboard, none, or auto (tensorboard when installed)."})
     use_ema: Optional[bool] = field(
         default=None,
+        # nargs/const: a bare --use_ema still means true (HfArgumentParser adds them only for a non-None default).
         metadata={"help": "Keep an exponential moving average of the task's EMA models (G) and export it (default: the task's "
-                          "for the data, else no)."},
+                          "for the data, else no).", "nargs": "?", "const": True},
     )
     ema_decay: Optional[float] = field(default=None, metadata={"help": "EMA decay (default: the task's for the data, else 0.999)."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
