@@ -48,8 +48,8 @@ PRESET_MLP_FIELDS: dict[str, dict] = {
     ),
 }
 # Loop settings a preset suggests for vector data where the flags are left unset: the benchmark's
-# (scripts/bench_mixtures.py). On ring8 at 6000 steps they raise pacgan4-hinge's high-quality share
-# (README, "2-D mixtures").
+# (scripts/bench_mixtures.py). On ring8 at 6000 steps (seeds 0/1) they raise pacgan4-hinge's
+# high-quality share from 70.9%/65.1% (batch 64, constant LR, no EMA) to 91.1%/92.0%, 8/8 modes.
 PRESET_LOOP_DEFAULTS: dict[str, dict] = {
     "pacgan4-hinge": dict(train_batch_size=256, lr_scheduler="linear", use_ema=True, ema_decay=0.99),
 }
