@@ -437,16 +437,31 @@ with open(f"{{out}}/draws-{{rank}}.json", "w") as f:
 """
 
 
-def _launch(script, port, *argv):
+def _free_port() -> int:
+    """A port no one listens on now (fixed ports collide with other test runs on the same machine)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _launch(script, log, *argv):
+    """Runs `script` in two real CPU processes; output goes to `log`; the whole group is killed on a timeout."""
+    import signal
+
     env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port), str(script), *map(str, argv)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
-def _wait(proc):
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out[-2000:] + err[-4000:]
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()), str(script),
+           *map(str, argv)]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # no process of this test outlives it
+            proc.wait()
+    assert proc.returncode == 0, Path(log).read_text()[-6000:]
 
 
 def test_two_processes_draw_their_own_noise_and_resume_exactly(tmp_path):
@@ -456,10 +471,9 @@ def test_two_processes_draw_their_own_noise_and_resume_exactly(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(_SCRIPT.format(tests=str(Path(__file__).parent)))
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    first = [_launch(script, 29631, straight, 4), _launch(script, 29632, resumed, 2)]
-    for proc in first:
-        _wait(proc)
-    _wait(_launch(script, 29633, resumed, 4, "latest"))
+    _launch(script, tmp_path / "straight.log", straight, 4)
+    _launch(script, tmp_path / "first-half.log", resumed, 2)
+    _launch(script, tmp_path / "second-half.log", resumed, 4, "latest")
     draws = {(run.name, rank): json.loads((run / f"draws-{rank}.json").read_text())
              for run in (straight, resumed) for rank in (0, 1)}
     assert len(draws["straight", 0]) == 4
