@@ -524,3 +524,27 @@ def test_unset_loop_flags_parse_as_none_and_bare_use_ema_still_means_true():
     assert bare.use_ema is True and bare.seed == 3
     off, _ = parse_args((TrainingArguments, GANArguments), ["--use_ema", "false"])
     assert off.use_ema is False
+
+
+def test_checkpoint_of_the_one_ema_format_still_resumes(tmp_path):
+    """Guards resuming from checkpoints written before several EMAs and per-process task state: their
+    "ema" entry is one EMA's state and their "task" entry one dict; both load into the new layout."""
+    def trainer(steps, resume=None):
+        args = TrainingArguments(dataset="ring8", output_dir=str(tmp_path), max_train_steps=steps, train_batch_size=16,
+                                 checkpointing_steps=2, sample_steps=0, report_to="none", export=False, use_ema=True,
+                                 disable_tqdm=True, resume_from_checkpoint=resume, max_train_samples=64)
+        return Trainer(GANTask(GANArguments(preset="vanilla", hidden_dim=8, num_layers=1), batch_size=16), args)
+
+    first = trainer(2)
+    first.train()
+    state = tmp_path / "checkpoints" / "checkpoint-2" / "state.json"
+    tree = json.loads(state.read_text())
+    entries = dict((k, v) for k, v in tree["__dict__"])
+    (only_ema,) = [v for k, v in entries["ema"]["__dict__"] if k == "generator"]
+    entries["ema"], entries["task"] = only_ema, entries["task"][0]  # the old layout
+    tree["__dict__"] = [[k, v] for k, v in entries.items()]
+    state.write_text(json.dumps(tree))
+    resumed = trainer(3, resume="latest")
+    summary = resumed.train()
+    assert summary["resumed_from_step"] == 2
+    assert resumed.ema["generator"].num_updates == 3  # 2 restored + 1
