@@ -31,7 +31,7 @@ def test_exported_generator_is_the_ema_shadow(tmp_path):
     trainer = Trainer(GANTask(GANArguments(preset="hinge", **TINY_DCGAN), batch_size=16), args)
     trainer.train()
     exported = load_file(os.path.join(tmp_path, "gan_generator", "model.safetensors"))
-    shadow = trainer.ema.shadow.state_dict()
+    shadow = trainer.ema["generator"].shadow.state_dict()
     raw = trainer.unwrapped["generator"].state_dict()
     assert exported.keys() == {k for k in shadow if k in exported}
     for key, value in exported.items():

@@ -31,7 +31,10 @@ def _train(argv: list[str]) -> int:
     from hfgen.training import TASKS, main
 
     if not argv or argv[0] in ("-h", "--help") and len(argv) == 1:
-        print(f"usage: hfgen train TASK [flags]   (TASK: {', '.join(sorted(TASKS))}; `hfgen train gan --help` lists the flags)")
+        # The task list comes from the registry: a newly registered task shows up here by itself.
+        lines = ["usage: hfgen train TASK [flags]   (`hfgen train TASK --help` lists the flags)", "", "tasks:"]
+        lines += [f"  {name:<10} {spec.description}" for name, spec in sorted(TASKS.items())]
+        print("\n".join(lines))
         return 0
     # HfArgumentParser names the program after sys.argv[0] (argparse's default): make `--help` and
     # usage errors read `usage: hfgen train gan ...`, as typed, rather than `usage: hfgen`.

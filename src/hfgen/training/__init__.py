@@ -1,5 +1,9 @@
 """Training: one Accelerate loop (`Trainer`) and the tasks that plug into it."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from .args import ConfigurationError, TrainingArguments, parse_args
 from .gan import PRESETS, GANArguments, GANTask
 from .lock import OutputDirLockedError
@@ -7,21 +11,38 @@ from .loop import EpochBatcher, Trainer, TrainingDivergedError
 from .state import CorruptCheckpointError, StorageError
 from .task import Phase, StepContext, Task
 
-TASKS = {"gan": (GANArguments, GANTask)}
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task: its class (with `from_arguments`) and the dataclass of its own flags."""
+
+    task_class: type
+    arguments_class: type
+    description: str = ""
 
 
-def build_task(name: str, training_args: TrainingArguments, task_args):
-    """Instantiates the task `name` from its parsed arguments."""
-    if name == "gan":
-        return GANTask(task_args, learning_rate=training_args.learning_rate, batch_size=training_args.train_batch_size)
-    raise ConfigurationError(f"Unknown task {name!r}; choose one of {sorted(TASKS)}.")
+# The registry behind `hfgen train TASK` and `scripts/train_TASK.py` (one thin script per entry).
+TASKS: dict[str, TaskSpec] = {
+    "gan": TaskSpec(GANTask, GANArguments, "GAN, WGAN (clip / GP), f-GAN, hinge + SN, LSGAN, class-conditional"),
+}
+
+
+def _unknown(name: str) -> str:
+    return f"Unknown task {name!r}; registered tasks: {', '.join(sorted(TASKS))} (hfgen train TASK, scripts/train_TASK.py)."
+
+
+def build_task(name: str, training_args: TrainingArguments, task_args) -> Task:
+    """Instantiates the registered task `name` from its parsed arguments."""
+    if name not in TASKS:
+        raise ConfigurationError(_unknown(name))
+    return TASKS[name].task_class.from_arguments(training_args, task_args)
 
 
 def main(task: str = "gan", argv=None) -> dict:
     """Entry point of `scripts/train_<task>.py` and `hfgen train <task>`: parse, validate, train."""
     if task not in TASKS:
-        raise SystemExit(f"Unknown task {task!r}; choose one of {sorted(TASKS)}.")
-    training_args, task_args = parse_args((TrainingArguments, TASKS[task][0]), argv)
+        raise SystemExit(_unknown(task))
+    training_args, task_args = parse_args((TrainingArguments, TASKS[task].arguments_class), argv)
     from hfgen.data import DataError
     from hfgen.hub import PushError
 
@@ -48,6 +69,7 @@ __all__ = [
     "StepContext",
     "Task",
     "TASKS",
+    "TaskSpec",
     "build_task",
     "main",
     "parse_args",

@@ -7,10 +7,15 @@ live in the models' `PretrainedConfig`s; these classes hold only how to train.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
+
+
+# The Pix2Pix/CycleGAN schedule: constant, then linear decay to 0 (not one of diffusers' schedules).
+CONSTANT_THEN_LINEAR = "constant_then_linear"
 
 
 class ConfigurationError(ValueError):
@@ -28,11 +33,26 @@ class TrainingArguments:
     )
     output_dir: str = field(default="outputs/gan", metadata={"help": "Where the exported pipeline, checkpoints/, samples/ and logs/ go."})
     max_train_steps: int = field(default=2000, metadata={"help": "Number of generator updates (each after n_critic critic updates)."})
-    train_batch_size: int = field(default=64, metadata={"help": "Batch size per process."})
+    # The four settings below default to None: "the task's suggestion for the data, else the loop's
+    # default" (LOOP_DEFAULTS). The resolved values are what logs/training_args.json records.
+    train_batch_size: Optional[int] = field(
+        default=None, metadata={"help": "Batch size per process (default: the task's for the data, else 64)."}
+    )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches accumulated before each optimizer step."})
     learning_rate: Optional[float] = field(default=None, metadata={"help": "Generator learning rate (default: the preset's)."})
-    lr_scheduler: str = field(default="constant", metadata={"help": "diffusers scheduler name: constant, linear, cosine, ..."})
-    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler."})
+    lr_scheduler: Optional[str] = field(
+        default=None,
+        metadata={"help": "diffusers scheduler name (constant, linear, cosine, ...) or constant_then_linear (constant, then "
+                          "linear decay to 0 over the last --lr_decay_steps steps: the Pix2Pix/CycleGAN schedule). "
+                          "Steps of every schedule are training steps. Default: the task's for the data, else constant."},
+    )
+    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler (training steps)."})
+    lr_decay_steps: Optional[int] = field(
+        default=None, metadata={"help": "With --lr_scheduler constant_then_linear: the last N training steps decay the LR linearly to 0."}
+    )
+    max_grad_norm: Optional[float] = field(
+        default=None, metadata={"help": "Clip each optimizer step's gradient norm to this value (default: no clipping)."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed of models, noise, data order."})
     mixed_precision: str = field(default="no", metadata={"help": "no, bf16 or fp16 (fp16 is a no-op on CPU: a warning says so)."})
     resolution: Optional[int] = field(default=None, metadata={"help": "Image side to resize to (default: the data's own)."})
@@ -58,8 +78,13 @@ class TrainingArguments:
     logging_steps: int = field(default=10, metadata={"help": "Log losses every N steps."})
     disable_tqdm: bool = field(default=False, metadata={"help": "Hide the progress bar (logs and trackers are unaffected)."})
     report_to: str = field(default="auto", metadata={"help": "Accelerate tracker: tensorboard, none, or auto (tensorboard when installed)."})
-    use_ema: bool = field(default=False, metadata={"help": "Keep an exponential moving average of G and export it."})
-    ema_decay: float = field(default=0.999, metadata={"help": "EMA decay."})
+    use_ema: Optional[bool] = field(
+        default=None,
+        # nargs/const: a bare --use_ema still means true (HfArgumentParser adds them only for a non-None default).
+        metadata={"help": "Keep an exponential moving average of the task's EMA models (G) and export it (default: the task's "
+                          "for the data, else no).", "nargs": "?", "const": True},
+    )
+    ema_decay: Optional[float] = field(default=None, metadata={"help": "EMA decay (default: the task's for the data, else 0.999)."})
     num_threads: Optional[int] = field(default=None, metadata={"help": "torch threads per process (default: torch's choice)."})
     export: bool = field(
         default=True,
@@ -81,15 +106,16 @@ class TrainingArguments:
         """Raises ConfigurationError for settings that cannot work, before any training."""
         checks = [
             (self.max_train_steps >= 1, "max_train_steps must be >= 1"),
-            (self.train_batch_size >= 1, "train_batch_size must be >= 1"),
+            (self.train_batch_size is None or self.train_batch_size >= 1, "train_batch_size must be >= 1"),
             (self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1"),
             (self.learning_rate is None or self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
             (self.lr_warmup_steps >= 0, "lr_warmup_steps must be >= 0"),
+            (self.max_grad_norm is None or self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}"),
             (self.checkpointing_steps >= 0, "checkpointing_steps must be >= 0 (0 disables checkpoints)"),
             (self.checkpoints_total_limit is None or self.checkpoints_total_limit >= 1, "checkpoints_total_limit must be >= 1"),
             (self.sample_steps >= 0, "sample_steps must be >= 0"),
             (self.logging_steps >= 1, "logging_steps must be >= 1"),
-            (0.0 < self.ema_decay < 1.0, "ema_decay must lie in (0, 1)"),
+            (self.ema_decay is None or 0.0 < self.ema_decay < 1.0, "ema_decay must lie in (0, 1)"),
             (self.mixed_precision in ("no", "bf16", "fp16"), f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}"),
             (self.num_channels in (None, 1, 3), "num_channels must be 1 or 3"),
             (self.num_threads is None or self.num_threads >= 1, "num_threads must be >= 1"),
@@ -109,9 +135,47 @@ class TrainingArguments:
             )
         from diffusers.optimization import SchedulerType
 
-        names = [s.value for s in SchedulerType]
+        names = [s.value for s in SchedulerType] + [CONSTANT_THEN_LINEAR]
+        if self.lr_scheduler is None:  # the task's default, checked again once resolved (with_defaults)
+            return
         if self.lr_scheduler not in names:
-            raise ConfigurationError(f"lr_scheduler={self.lr_scheduler!r} is unknown; choose one of {names}.")
+            raise ConfigurationError(f"--lr_scheduler {self.lr_scheduler!r} is unknown; choose one of {names}.")
+        if self.lr_scheduler == CONSTANT_THEN_LINEAR:
+            if self.lr_decay_steps is None:
+                raise ConfigurationError(
+                    f"--lr_scheduler {CONSTANT_THEN_LINEAR} needs --lr_decay_steps N (the last N of the --max_train_steps "
+                    "decay linearly to 0; e.g. half of them, as Pix2Pix and CycleGAN do)."
+                )
+            if not 1 <= self.lr_decay_steps <= self.max_train_steps:
+                raise ConfigurationError(
+                    f"--lr_decay_steps must lie in [1, --max_train_steps={self.max_train_steps}], got {self.lr_decay_steps}."
+                )
+            if self.lr_warmup_steps + self.lr_decay_steps > self.max_train_steps:
+                raise ConfigurationError(
+                    f"--lr_warmup_steps {self.lr_warmup_steps} + --lr_decay_steps {self.lr_decay_steps} exceed --max_train_steps "
+                    f"{self.max_train_steps}: lower one of them."
+                )
+        elif self.lr_decay_steps is not None:
+            raise ConfigurationError(
+                f"--lr_decay_steps applies only to --lr_scheduler {CONSTANT_THEN_LINEAR} (got --lr_scheduler {self.lr_scheduler}): "
+                "drop it or pass --lr_scheduler constant_then_linear."
+            )
+
+
+    def with_defaults(self, suggested: dict) -> "TrainingArguments":
+        """These settings with every unset (None) entry of LOOP_DEFAULTS filled: the task's suggestion
+        (`Task.loop_defaults`) where it has one, else the loop's default; validated."""
+        unknown = sorted(set(suggested) - set(LOOP_DEFAULTS))
+        if unknown:
+            raise ValueError(f"A task may suggest only {sorted(LOOP_DEFAULTS)}, not {unknown}.")
+        fills = {k: suggested.get(k, default) for k, default in LOOP_DEFAULTS.items() if getattr(self, k) is None}
+        resolved = dataclasses.replace(self, **fills)
+        resolved.validate()
+        return resolved
+
+
+# What the loop uses for a setting left unset when the task suggests nothing for it.
+LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "use_ema": False, "ema_decay": 0.999}
 
 
 def parse_args(dataclass_types, argv=None):

@@ -1,4 +1,4 @@
-"""Exponential moving average of the generator's weights (Polyak averaging; Yazıcı et al., 2019)."""
+"""Exponential moving average of a model's weights (Polyak averaging; Yazıcı et al., 2019)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,16 @@ class EMA:
     """Keeps `shadow`, a copy of `model` whose parameters follow theta_ema <- d theta_ema + (1 - d) theta.
 
     The decay warms up as min(decay, (1 + t) / (10 + t)) so early averages are not dominated by the
-    random initialisation. Buffers (BatchNorm statistics) are copied, not averaged.
+    random initialisation.
+
+    Buffers (BatchNorm running statistics, `num_batches_tracked`, spectral norm's power-iteration
+    vectors) are COPIED from the live model at each update, not averaged. Design choice:
+    BatchNorm's running mean/var are already an exponential average (momentum 0.1) of the live
+    model's activations; averaging them a second time only adds lag, and neither copy nor average
+    gives the exact statistics of the averaged weights (BigGAN recomputes "standing statistics"
+    for that, at the cost of extra forward passes). Integer buffers (`num_batches_tracked`) cannot
+    be averaged at all. Copying keeps the shadow's buffers equal to the trained model's, which is
+    what tests/test_loop_core.py checks for the export.
     """
 
     def __init__(self, model: nn.Module, decay: float = 0.999):

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 import warnings
 from typing import Optional
@@ -20,7 +21,7 @@ import torch
 
 from hfgen.data.batching import EpochBatcher, build_batcher, move_batch  # noqa: F401  (EpochBatcher: re-exported)
 
-from .args import ConfigurationError, TrainingArguments
+from .args import CONSTANT_THEN_LINEAR, ConfigurationError, TrainingArguments
 from .ema import EMA
 from .lock import OutputDirLockedError, RunLock
 from .state import (
@@ -71,6 +72,44 @@ _STAGING_PATTERN = re.compile(r"^\.(?:export|old-export)-(\d+)\.tmp$")
 
 class TrainingDivergedError(RuntimeError):
     """A loss became NaN or infinite; training stopped and no checkpoint was written after it."""
+
+
+def build_lr_scheduler(args: TrainingArguments, optimizer: torch.optim.Optimizer, updates_per_step: int):
+    """The LR scheduler of one optimizer that makes `updates_per_step` updates per training step.
+
+    One scheduler step is one OPTIMIZER step (the loop steps each optimizer's scheduler right after
+    that optimizer's `step()`, once, however many phases share the optimizer). The flags count
+    training steps (--lr_warmup_steps, --lr_decay_steps, --max_train_steps, as the user thinks of
+    them); they are converted here to optimizer steps by multiplying with `updates_per_step`
+    (e.g. n_critic for a WGAN critic), so every optimizer follows the same schedule over the run.
+    """
+    warmup = args.lr_warmup_steps * updates_per_step
+    total = args.max_train_steps * updates_per_step
+    if args.lr_scheduler == CONSTANT_THEN_LINEAR:
+        decay = args.lr_decay_steps * updates_per_step
+
+        def factor(current: int) -> float:
+            # Pix2Pix/CycleGAN's rule (1 - max(0, t - n) / (n_decay + 1)): constant, then the last `decay`
+            # updates use decay/(decay+1), ..., 1/(decay+1) of the rate; 0 would only come after the run.
+            if current < warmup:
+                return current / warmup
+            return min(1.0, max(0.0, (total - current) / (decay + 1)))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    from diffusers.optimization import get_scheduler
+
+    return get_scheduler(args.lr_scheduler, optimizer, num_warmup_steps=warmup, num_training_steps=total)
+
+
+def _to_cpu(value):
+    """`value` with every tensor moved to the CPU (what is gathered across processes and checkpointed)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
 
 
 def _select_trackers(report_to: str) -> Optional[list[str]]:
@@ -137,6 +176,7 @@ class Trainer:
             num_channels=a.num_channels,
             split=a.dataset_split,
             image_column=a.image_column,
+            conditioning_image_column=a.conditioning_image_column,
             label_column=a.label_column,
             text_column=a.caption_column,
             num_samples=a.max_train_samples,
@@ -312,8 +352,9 @@ class Trainer:
         from accelerate.utils import gather_object
 
         acc = self.accelerator
-        # Every process contributes its RNG state; only the main process writes.
-        rngs = gather_object([rng_state(self.generators)])
+        # Every process contributes its RNG state and its task state (e.g. its image pool): the
+        # checkpoint keeps one of each per process; only the main process writes.
+        per_process = gather_object([{"rng": rng_state(self.generators), "task": _to_cpu(self.task.state_dict())}])
         path = None
         if acc.is_main_process:
             tree = {
@@ -321,10 +362,10 @@ class Trainer:
                 "models": {n: acc.unwrap_model(m).state_dict() for n, m in self.models.items()},
                 "optimizers": {n: o.optimizer.state_dict() if hasattr(o, "optimizer") else o.state_dict() for n, o in self.optimizers.items()},
                 "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
-                "ema": self.ema.state_dict() if self.ema else None,
-                "rng": list(rngs),
+                "ema": {n: e.state_dict() for n, e in self.ema.items()} if self.ema else None,
+                "rng": [p["rng"] for p in per_process],
                 "data": self.batcher.state_dict(),
-                "task": self.task.state_dict(),
+                "task": [p["task"] for p in per_process],
                 "history": self.history,
                 "monitor": self.monitor.state_dict() if self.monitor is not None else None,
                 "world_size": acc.num_processes,
@@ -355,22 +396,30 @@ class Trainer:
                     f"Cannot resume from {path}: its {name} does not fit this run's ({' '.join(first[:3])}). Pass the flags "
                     "that run used (model sizes, --latent_dim, --class_conditional, ...), or start afresh in another --output_dir."
                 ) from None
-        if self.ema is not None and tree.get("ema") is None:
+        if self.ema and tree.get("ema") is None:
             raise ConfigurationError(f"{path} was trained without --use_ema; resume without it or start afresh.")
         try:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(tree["optimizers"][name])
             for name, sched in self.schedulers.items():
                 sched.load_state_dict(tree["schedulers"][name])
-            if self.ema is not None:
-                self.ema.load_state_dict(tree["ema"])
-            rngs = tree["rng"]
+            if self.ema:
+                ema_states = tree["ema"]
+                if "shadow" in ema_states and len(self.ema) == 1:  # written when a task had one EMA model
+                    ema_states = {next(iter(self.ema)): ema_states}
+                for name, ema in self.ema.items():
+                    ema.load_state_dict(ema_states[name])
+            rngs, task_states = tree["rng"], tree["task"]
+            if not isinstance(task_states, list):  # written before task state was kept per process
+                task_states = [task_states] * len(rngs)
             if len(rngs) == acc.num_processes:
                 set_rng_state(rngs[acc.process_index], self.generators)
+                self.task.load_state_dict(task_states[acc.process_index])
             else:
-                logger.warning("Checkpoint written by %d processes, resuming with %d: RNG streams restart.", len(rngs), acc.num_processes)
+                logger.warning("Checkpoint written by %d processes, resuming with %d: RNG streams restart and every process "
+                               "continues from the main process's task state.", len(rngs), acc.num_processes)
+                self.task.load_state_dict(task_states[0])
             self.batcher.load_state_dict(tree["data"])
-            self.task.load_state_dict(tree["task"])
         except ConfigurationError:
             raise
         except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as error:
@@ -473,34 +522,66 @@ class Trainer:
         if removed:
             logger.warning("Removed leftovers of an interrupted run in %s: %s", out, ", ".join(removed))
 
+    def _check_task(self, phases, optimizers: dict) -> None:
+        """Fails early, naming the task's mistake, when its phases, EMA or frozen models do not fit its models."""
+        task = self.task
+        problems = [f"frozen model {n!r} is not in task.models" for n in task.frozen_models if n not in task.models]
+        for phase in phases:
+            problems += [f"phase {phase.name!r} trains {n!r}, which is not in task.models" for n in phase.trainable if n not in task.models]
+            problems += [f"phase {phase.name!r} trains the frozen model {n!r}" for n in phase.trainable if n in task.frozen_models]
+            if phase.optimizer not in optimizers:
+                problems.append(f"phase {phase.name!r} uses optimizer {phase.optimizer!r}, which create_optimizers() did not return")
+        trained = {n for phase in phases for n in phase.trainable}
+        problems += [f"ema_models names {n!r}, which no phase trains" for n in task.ema_models if n not in trained]
+        if problems:
+            raise ValueError(f"Task {type(task).__name__} is inconsistent: " + "; ".join(problems) + ".")
+
     def _train(self) -> dict:
         from accelerate.utils import set_seed
-        from diffusers.optimization import get_scheduler
 
         args, task, acc = self.args, self.task, self.accelerator
         if self.dataset is None:
             self.dataset = self._load_dataset()
+        # Loop settings left unset (None): the task's suggestion for these data, else the loop's default.
+        suggested = task.loop_defaults(self.dataset)
+        self.task_loop_defaults = {k: v for k, v in suggested.items() if getattr(args, k) is None}
+        self.args = args = args.with_defaults(suggested)
+        task.training_args = args
+        if self.task_loop_defaults and acc.is_main_process:
+            print(f"Loop settings suggested by the {task.name} task for these data (flags left unset): "
+                  + ", ".join(f"--{k} {v}" for k, v in self.task_loop_defaults.items()) + "; pass a flag to choose otherwise.",
+                  file=sys.stderr, flush=True)
         set_seed(args.seed)  # identical initial models on every process
         task.setup(self.dataset)
         if args.init_from:
             task.load_exported(args.init_from)
         optimizers = task.create_optimizers()
-        names = list(task.models)
+        # Frozen models (e.g. a pretrained text encoder) are only moved: DDP would synchronise
+        # gradients they never get, and checkpoints would copy weights that never change.
+        names = [n for n in task.models if n not in task.frozen_models]
         prepared = acc.prepare(*[task.models[n] for n in names], *[optimizers[n] for n in optimizers])
         prepared = prepared if isinstance(prepared, tuple) else (prepared,)
         self.models = dict(zip(names, prepared[: len(names)]))
         self.optimizers = dict(zip(optimizers, prepared[len(names) :]))
         self.unwrapped = {n: acc.unwrap_model(m) for n, m in self.models.items()}
+        self.frozen = {n: task.models[n].to(acc.device).eval().requires_grad_(False) for n in task.frozen_models}
         phases = task.phases()
-        self.schedulers = {}
+        self._check_task(phases, self.optimizers)
+        # One scheduler per optimizer, however many phases share it (see build_lr_scheduler).
+        updates_per_step: dict[str, int] = {}
         for phase in phases:
-            self.schedulers[phase.optimizer] = get_scheduler(
-                args.lr_scheduler,
-                self.optimizers[phase.optimizer],
-                num_warmup_steps=args.lr_warmup_steps * phase.repeats,
-                num_training_steps=args.max_train_steps * phase.repeats,
-            )
-        self.ema = EMA(self.unwrapped[task.ema_model], args.ema_decay) if args.use_ema and task.ema_model else None
+            updates_per_step[phase.optimizer] = updates_per_step.get(phase.optimizer, 0) + phase.repeats
+        self.schedulers = {n: build_lr_scheduler(args, self.optimizers[n], k) for n, k in updates_per_step.items()}
+        self.ema = {n: EMA(self.unwrapped[n], args.ema_decay) for n in task.ema_models} if args.use_ema else {}
+        # Per-process randomness (a design choice): the models above were initialised from the same
+        # seed on every process (DDP needs identical replicas); from here on torch's, numpy's and
+        # Python's global generators are seeded with seed + rank, so each process draws its own
+        # dropout masks, noise and timesteps from them (with one seed for all, every process would
+        # repeat the same draws and the extra processes would add no randomness). The loop's own
+        # noise generator is per process too (seed * 7919 + rank). All of them are checkpointed per
+        # process and restored on resume. (seed + rank means seed 1 on rank 0 draws what seed 0 draws
+        # on rank 1; the data order and initial models still differ, as they depend on the seed only.)
+        set_seed(args.seed + acc.process_index)
         # The loop's own RNG for noise z and penalties: seeded per process, checkpointed.
         self.generators = {"noise": torch.Generator(device=acc.device).manual_seed(args.seed * 7919 + acc.process_index)}
         self.batcher = build_batcher(self.dataset, args.train_batch_size, args.seed, acc.process_index, acc.num_processes)
@@ -525,24 +606,29 @@ class Trainer:
             disable=args.disable_tqdm or not acc.is_local_main_process,
             desc=f"{task.name} steps",
         )
+        # What each phase sees and does, fixed for the run: its models (the trained ones DDP-wrapped,
+        # the others unwrapped, the frozen ones), the parameters it clips, the EMAs it updates.
+        plans = []
+        for phase in phases:
+            models = {n: (self.models[n] if n in phase.trainable else self.unwrapped[n]) for n in self.models}
+            max_norm = phase.max_grad_norm if phase.max_grad_norm is not None else args.max_grad_norm
+            clipped = [p for n in phase.trainable for p in self.models[n].parameters()] if max_norm else None
+            plans.append((phase, {**models, **self.frozen}, max_norm, clipped, [n for n in self.ema if n in phase.trainable]))
         trainable_now: Optional[tuple] = None
         running: dict[str, list] = {}
         accum = args.gradient_accumulation_steps
         start_time = time.perf_counter()
         step = start_step
         for step in range(start_step, args.max_train_steps):
-            for phase in phases:
+            carry: dict = {}  # handed from phase to phase within this step only
+            for phase, models, max_norm, clipped, ema_names in plans:
                 # Only the phase's models need gradients: saves the backward through the others.
+                # Frozen models are not in self.unwrapped: they keep requires_grad=False.
                 if trainable_now != phase.trainable:
                     for name, model in self.unwrapped.items():
                         model.requires_grad_(name in phase.trainable)
                     trainable_now = phase.trainable
-                ctx = StepContext(
-                    models={n: (self.models[n] if n in phase.trainable else self.unwrapped[n]) for n in self.models},
-                    generator=self.generators["noise"],
-                    device=acc.device,
-                    step=step,
-                )
+                ctx = StepContext(models=models, generator=self.generators["noise"], device=acc.device, step=step, carry=carry)
                 optimizer = self.optimizers[phase.optimizer]
                 for _ in range(phase.repeats):
                     if phase.new_batch or self._last_batches is None:
@@ -556,15 +642,18 @@ class Trainer:
                                 for name in phase.trainable:
                                     stack.enter_context(acc.no_sync(self.models[name]))
                             acc.backward(losses["loss"] / accum)
+                        # Every repeat and micro-batch counts in the logged mean, under the phase's name.
+                        for key, value in losses.items():
+                            running.setdefault(f"{phase.name}/{key}", []).append(value.detach())
+                    if max_norm:
+                        acc.clip_grad_norm_(clipped, max_norm)
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
                     self.schedulers[phase.optimizer].step()
                     if phase.after_step is not None:
                         phase.after_step()
-                for key, value in losses.items():
-                    running.setdefault(f"{phase.name}/{key}" if key == "loss" else key, []).append(value.detach())
-                if self.ema is not None and phase.trainable == (task.ema_model,):
-                    self.ema.update(self.unwrapped[task.ema_model])
+                for name in ema_names:  # after the phase that trains the model, whatever else it trains
+                    self.ema[name].update(self.unwrapped[name])
             progress.update(1)
             done = step + 1
             if done % args.logging_steps == 0 or done == args.max_train_steps:
@@ -621,8 +710,8 @@ class Trainer:
         """
         digest = hashlib.sha256()
         models = dict(self.unwrapped)
-        if self.ema is not None:
-            models["ema"] = self.ema.shadow
+        for name, ema in self.ema.items():
+            models[f"ema/{name}"] = ema.shadow
         for name in sorted(models):
             for key, tensor in sorted(models[name].named_parameters()):
                 digest.update(f"{name}.{key}".encode())
@@ -671,10 +760,10 @@ class Trainer:
     def _evaluation_setup(self):
         """The evaluator and collapse monitor of periodic evaluation (main process, built once)."""
         if self.evaluator is None:
-            from hfgen.evaluation import CollapseMonitor, Evaluator
+            from hfgen.evaluation import CollapseMonitor
 
-            self.evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.eval_samples,
-                                       seed=self.args.seed)
+            self.evaluator = self.task.build_evaluator(self.dataset, metrics=self.args.eval_metrics,
+                                                       num_samples=self.args.eval_samples, seed=self.args.seed)
             floor = self.evaluator.floors()["real_vs_real"]["metrics"].get("fid")
             self.monitor = CollapseMonitor(fid_floor=floor, total_steps=self.args.max_train_steps)
         return self.evaluator
@@ -714,11 +803,11 @@ class Trainer:
 
     def _final_evaluation(self, out: str) -> Optional[dict]:
         """The short evaluation that ends training; its results fill the model card."""
-        from hfgen.evaluation import EvaluationError, Evaluator
+        from hfgen.evaluation import EvaluationError
 
         try:
-            evaluator = Evaluator(self.dataset, metrics=self.args.eval_metrics, num_samples=self.args.final_eval_samples,
-                                  seed=self.args.seed)
+            evaluator = self.task.build_evaluator(self.dataset, metrics=self.args.eval_metrics,
+                                                  num_samples=self.args.final_eval_samples, seed=self.args.seed)
             pipe = self.task.build_pipeline({n: m.eval() for n, m in self.export_models().items()})
             result = evaluator(pipe)
         except (FileNotFoundError, EvaluationError) as error:
@@ -731,11 +820,12 @@ class Trainer:
     # -- outputs --------------------------------------------------------------------------------
 
     def export_models(self) -> dict:
-        """The models to export: unwrapped, with the EMA generator in place of the raw one."""
-        models = dict(self.unwrapped)
-        if self.ema is not None:
-            models[self.task.ema_model] = self.ema.shadow
-        return models
+        """The models to export (in the task's order): unwrapped, frozen ones included, each EMA average
+        in place of its raw model."""
+        models = {**self.unwrapped, **self.frozen}
+        for name, ema in self.ema.items():
+            models[name] = ema.shadow
+        return {name: models[name] for name in self.task.models if name in models}
 
     @contextlib.contextmanager
     def _pipeline_in_eval_mode(self):
@@ -788,7 +878,8 @@ class Trainer:
             with open(os.path.join(stage, "logs", "training_args.json"), "w") as f:
                 # The folder may be pushed to the Hub: record no local absolute paths.
                 recorded = {**dataclasses.asdict(self.args), "output_dir": "."}
-                json.dump({"training": recorded, **self.task.describe()}, f, indent=2, default=str)
+                json.dump({"training": recorded, "loop_defaults_from_task": getattr(self, "task_loop_defaults", {}),
+                           **self.task.describe()}, f, indent=2, default=str)
             curves = save_loss_curves(self.history, os.path.join(stage, "loss_curves.png"))
             final["loss_curves"] = os.path.relpath(curves, stage) if curves else None
             with open(os.path.join(stage, "logs", "history.json"), "w") as f:

@@ -2,7 +2,8 @@
 
 A task builds its models, optimizers and pipeline and computes losses. The loop owns everything
 that touches the `Accelerator`: preparing, backward, optimizer/scheduler steps, gradient
-accumulation, mixed precision, `requires_grad` toggling, EMA, checkpoints, logging.
+accumulation, gradient clipping, mixed precision, `requires_grad` toggling, EMA, checkpoints,
+logging.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ class StepContext:
     """What a phase's step function receives besides the batch.
 
     `models` holds the phase's trainable models as prepared by accelerate (DDP-wrapped when
-    distributed) and the other models unwrapped, so that only the trained model synchronises.
+    distributed), the other trained models unwrapped (so that only the trained model
+    synchronises) and the task's frozen models (on the device, in eval mode). `generator` is the
+    loop's per-process noise stream (checkpointed). `step` is the 0-based training step.
+    `carry` is a dict shared by all phases of ONE training step and emptied before the next: a
+    phase hands tensors on through it (e.g. CycleGAN's fakes from the generator phase to the
+    discriminator phases).
     """
 
     models: dict[str, nn.Module]
     generator: torch.Generator
     device: torch.device
-    step: int
+    step: int = 0
+    carry: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -33,8 +40,11 @@ class Phase:
     """One alternating update: `repeats` optimizer steps of the models in `trainable`.
 
     `step(batch, ctx)` returns a dict of scalar tensors holding at least "loss" (what is
-    minimised); the other entries are logged. `after_step` runs after each optimizer step (e.g.
-    WGAN weight clipping). With `new_batch=False` the phase reuses the last batch drawn.
+    minimised); every entry is logged as "<name>/<key>", averaged over the phase's repeats and
+    micro-batches. `after_step` runs after each optimizer step (e.g. WGAN weight clipping). With
+    `new_batch=False` the phase reuses the last batch drawn. `max_grad_norm` clips the gradient
+    norm of the trainable models' parameters before each optimizer step (None: no clipping, or
+    `--max_grad_norm` when given).
     """
 
     name: str
@@ -44,30 +54,55 @@ class Phase:
     repeats: int = 1
     new_batch: bool = True
     after_step: Optional[Callable[[], None]] = None
+    max_grad_norm: Optional[float] = None
 
 
 @dataclass
 class Task:
-    """Base class of the families' tasks. Subclasses fill the hooks below."""
+    """Base class of the families' tasks. Subclasses fill the hooks below.
+
+    Class attributes (an instance may also set them in `setup`), ClassVars rather than dataclass
+    fields so that `Task.__init__` does not reset a subclass's value:
+
+    - `ema_models`: names of the models averaged with EMA (one EMA each, with `--use_ema`); the
+      averages replace the raw models in the export, samples and evaluations.
+    - `frozen_models`: names of models in `self.models` that are used but never trained (e.g. a
+      pretrained text encoder): moved to the device in eval mode with `requires_grad=False`, not
+      prepared for DDP, not checkpointed, given to phases and to `build_pipeline`.
+    """
 
     name: str = "task"
     models: dict[str, nn.Module] = field(default_factory=dict)
+
+    ema_models: ClassVar[tuple[str, ...]] = ()
+    frozen_models: ClassVar[tuple[str, ...]] = ()
+    # The loop's TrainingArguments with the task's defaults resolved: set by the loop before setup().
+    training_args: ClassVar[Optional[object]] = None
+
+    @classmethod
+    def from_arguments(cls, training_args, task_args) -> "Task":
+        """Builds the task from the parsed `TrainingArguments` and the task's own argument dataclass."""
+        raise NotImplementedError(f"{cls.__name__} does not implement from_arguments(training_args, task_args).")
+
+    def loop_defaults(self, dataset) -> dict:
+        """Loop settings this task suggests for `dataset`, used where the user left them unset.
+
+        Keys among `train_batch_size`, `lr_scheduler`, `use_ema`, `ema_decay` (the fields of
+        TrainingArguments that default to None); the loop's own defaults fill the rest.
+        """
+        return {}
 
     def setup(self, dataset) -> None:
         """Builds `self.models` for `dataset` (called after seeding)."""
         raise NotImplementedError
 
     def create_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Optimizers by name (over `self.models`' parameters)."""
+        """Optimizers by name (over the trained models' parameters)."""
         raise NotImplementedError
 
     def phases(self) -> list[Phase]:
         """The alternating updates of one training step, in order."""
         raise NotImplementedError
-
-    # Name of the model to average with EMA and to export. A ClassVar, not a dataclass field: a
-    # field would be reset to None by Task.__init__ and hide the subclass's value.
-    ema_model: ClassVar[Optional[str]] = None
 
     def build_pipeline(self, models: dict[str, nn.Module]):
         """A diffusers pipeline over (unwrapped) `models` for sampling and export."""
@@ -84,6 +119,17 @@ class Task:
     # Task model name -> component subfolder of an exported folder, where they differ (GAN: the
     # task's "generator" is the pipeline's `gan_generator`, since `generator` is a torch.Generator).
     component_names: ClassVar[dict[str, str]] = {}
+
+    def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
+        """The evaluator of periodic and final evaluations: a callable `evaluator(pipeline) -> dict`
+        with `"metrics"`, and `floors()` for the collapse monitor.
+
+        The default is hfgen's noise-to-sample `Evaluator` over `dataset`; a family with other
+        inputs (prompts, condition images) returns its own.
+        """
+        from hfgen.evaluation import Evaluator
+
+        return Evaluator(dataset, metrics=metrics, num_samples=num_samples, seed=seed)
 
     def load_exported(self, folder: str) -> None:
         """Loads `self.models`' weights from an exported folder (`hfgen.hub.export_folder`): `--init_from`.
@@ -141,11 +187,11 @@ class Task:
         return batch
 
     def state_dict(self) -> dict:
-        """Extra task state to checkpoint (e.g. an image pool)."""
+        """Extra state of THIS process to checkpoint (e.g. its image pool); one is kept per process."""
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restores `state_dict()`'s output."""
+        """Restores `state_dict()`'s output (this process's own)."""
 
     def describe(self) -> dict:
         """Plain-JSON summary of the task's settings (for logs and model cards)."""
