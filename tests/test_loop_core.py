@@ -548,3 +548,25 @@ def test_checkpoint_of_the_one_ema_format_still_resumes(tmp_path):
     summary = resumed.train()
     assert summary["resumed_from_step"] == 2
     assert resumed.ema["generator"].num_updates == 3  # 2 restored + 1
+
+
+# ------------------------------------------------------------------------------ the task loads its data
+
+
+def test_the_loop_loads_data_through_the_task(tmp_path):
+    """Guards `Task.load_dataset`: a family with other data (e.g. CycleGAN's two unpaired domains) loads it
+    itself; the loop, given no dataset, trains on what the hook returns (and the default reads --dataset)."""
+
+    class OwnData(ToyTask):
+        def load_dataset(self, args):
+            self.loaded_with = args.dataset
+            return ToyData(n=32)
+
+    task = OwnData()
+    trainer = Trainer(task, toy_args(tmp_path, steps=2))
+    trainer.train()
+    assert task.loaded_with == "toy" and len(trainer.dataset) == 32 and task.records
+    from hfgen.data import DataError
+
+    with pytest.raises(DataError, match="toy"):  # the base class's default reads --dataset as usual
+        ToyTask().load_dataset(toy_args(tmp_path))

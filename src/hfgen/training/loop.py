@@ -166,23 +166,6 @@ class Trainer:
             project_config=project,
         )
 
-    def _load_dataset(self):
-        from hfgen.data import load_train_dataset
-
-        a = self.args
-        return load_train_dataset(
-            a.dataset,
-            image_size=a.resolution,
-            num_channels=a.num_channels,
-            split=a.dataset_split,
-            image_column=a.image_column,
-            conditioning_image_column=a.conditioning_image_column,
-            label_column=a.label_column,
-            text_column=a.caption_column,
-            num_samples=a.max_train_samples,
-            seed=a.seed,
-        )
-
     # -- checkpoints ----------------------------------------------------------------------------
 
     @property
@@ -541,7 +524,7 @@ class Trainer:
 
         args, task, acc = self.args, self.task, self.accelerator
         if self.dataset is None:
-            self.dataset = self._load_dataset()
+            self.dataset = task.load_dataset(args)
         # Loop settings left unset (None): the task's suggestion for these data, else the loop's default.
         suggested = task.loop_defaults(self.dataset)
         self.task_loop_defaults = {k: v for k, v in suggested.items() if getattr(args, k) is None}

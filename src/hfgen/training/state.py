@@ -14,7 +14,6 @@ import os
 import random
 import re
 import shutil
-import threading
 from typing import Any
 
 import numpy as np
@@ -43,28 +42,14 @@ class StorageError(RuntimeError):
     """Writing to disk failed (e.g. no space left); the message names the folder and what is intact."""
 
 
-_umask_lock = threading.Lock()
-
-
-def umask_file_mode() -> int:
-    """The mode a plain `open(path, "w")` gives a new file under the current umask (e.g. 0o644 for 022)."""
-    with _umask_lock:  # os.umask can only be read by setting it
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return 0o666 & ~mask
-
-
-def apply_umask_mode(path: str) -> None:
+def apply_umask_mode(path) -> None:
     """Gives `path` (a file, or every file below a folder) the umask's mode.
 
-    safetensors (>= 0.6) writes through a temporary file that is renamed in place, so weights end
-    up 0600 whatever the umask; every other file the user gets follows the umask, and so should these.
+    The one implementation is the shared pipeline file's (exported folders need it without hfgen).
     """
-    mode = umask_file_mode()
-    paths = [path] if os.path.isfile(path) else [os.path.join(d, f) for d, _, files in os.walk(path) for f in files]
-    for file in paths:
-        if not os.path.islink(file) and (os.stat(file).st_mode & 0o777) != mode:
-            os.chmod(file, mode)
+    from hfgen.pipelines.hfgen_pipeline_utils import apply_umask_mode as apply
+
+    apply(path)
 
 
 def _encode(value: Any, tensors: dict, path: str) -> Any:

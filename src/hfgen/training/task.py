@@ -92,6 +92,28 @@ class Task:
         """
         return {}
 
+    def load_dataset(self, args):
+        """The training data for `args` (TrainingArguments): `--dataset` and its column/size flags.
+
+        The default reads one dataset of rows (images, points; labels, captions, condition images)
+        with `hfgen.data.load_train_dataset`; a family trained on unpaired domains returns
+        `hfgen.data.load_unpaired_datasets(...)` instead (the loop then draws one stream per domain).
+        """
+        from hfgen.data import load_train_dataset
+
+        return load_train_dataset(
+            args.dataset,
+            image_size=args.resolution,
+            num_channels=args.num_channels,
+            split=args.dataset_split,
+            image_column=args.image_column,
+            conditioning_image_column=args.conditioning_image_column,
+            label_column=args.label_column,
+            text_column=args.caption_column,
+            num_samples=args.max_train_samples,
+            seed=args.seed,
+        )
+
     def setup(self, dataset) -> None:
         """Builds `self.models` for `dataset` (called after seeding)."""
         raise NotImplementedError
