@@ -36,15 +36,7 @@ def _train(argv: list[str]) -> int:
         lines += [f"  {name:<10} {spec.description}" for name, spec in sorted(TASKS.items())]
         print("\n".join(lines))
         return 0
-    # HfArgumentParser names the program after sys.argv[0] (argparse's default): make `--help` and
-    # usage errors read `usage: hfgen train gan ...`, as typed, rather than `usage: hfgen`.
-    program = sys.argv[0] if sys.argv else None
-    sys.argv[:1] = [f"hfgen train {argv[0]}"]
-    try:
-        summary = main(argv[0], argv[1:])
-    finally:
-        if program is not None:
-            sys.argv[0] = program
+    summary = main(argv[0], argv[1:], prog=f"hfgen train {argv[0]}")
     print(json.dumps(summary, indent=2))
     return 0
 

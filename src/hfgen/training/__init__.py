@@ -38,11 +38,14 @@ def build_task(name: str, training_args: TrainingArguments, task_args) -> Task:
     return TASKS[name].task_class.from_arguments(training_args, task_args)
 
 
-def main(task: str = "gan", argv=None) -> dict:
-    """Entry point of `scripts/train_<task>.py` and `hfgen train <task>`: parse, validate, train."""
+def main(task: str = "gan", argv=None, prog: str | None = None) -> dict:
+    """Entry point of `scripts/train_<task>.py` and `hfgen train <task>`: parse, validate, train.
+
+    `prog` names the command in `--help` and usage errors (default: the script's name).
+    """
     if task not in TASKS:
         raise SystemExit(_unknown(task))
-    training_args, task_args = parse_args((TrainingArguments, TASKS[task].arguments_class), argv)
+    training_args, task_args = parse_args((TrainingArguments, TASKS[task].arguments_class), argv, prog=prog)
     from hfgen.data import DataError
     from hfgen.hub import PushError
 

@@ -178,12 +178,15 @@ class TrainingArguments:
 LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "use_ema": False, "ema_decay": 0.999}
 
 
-def parse_args(dataclass_types, argv=None):
-    """Parses flags, or a single YAML/JSON file, into the given dataclasses (HfArgumentParser)."""
+def parse_args(dataclass_types, argv=None, prog: str | None = None):
+    """Parses flags, or a single YAML/JSON file, into the given dataclasses (HfArgumentParser).
+
+    `prog` is the command shown by `--help` and usage errors (argparse's default: sys.argv[0]).
+    """
     from transformers import HfArgumentParser
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(dataclass_types)
+    parser = HfArgumentParser(dataclass_types, prog=prog)
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
         return parser.parse_yaml_file(argv[0])
     if len(argv) == 1 and argv[0].endswith(".json"):
