@@ -91,6 +91,10 @@ METRIC_INFO: dict[str, tuple[str, str, Optional[str]]] = {
     "num_modes": ("num_modes", "Modes in the data", None),
     "high_quality_fraction": ("high_quality_fraction", "High-quality samples", "higher"),
     "reverse_kl": ("reverse_kl", "Reverse KL over modes (nats)", "lower"),
+    "condition_accuracy": ("condition_accuracy", "Condition accuracy (classifier agrees with the requested label)", "higher"),
+    "l1": ("l1", "L1 to the target image", "lower"),
+    "psnr": ("psnr", "PSNR to the target image (dB)", "higher"),
+    "ssim": ("ssim", "SSIM to the target image", "higher"),
 }
 _STD_SUFFIX, _MEAN_SUFFIX = "_std", "_mean"
 # protocol keys copied into each model-index result's `args`
