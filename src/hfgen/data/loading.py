@@ -563,7 +563,7 @@ def load_train_dataset(
 
     if name in EMBEDDED_DATASETS:
         return load_embedded(
-            name, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed
+            name, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed, split=split
         )
 
     path = os.path.expanduser(name)
