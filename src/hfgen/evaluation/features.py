@@ -5,6 +5,9 @@ The raw metric math lives in :mod:`hfgen.metrics`; this module only decides *wha
 * ``"mnist5k"`` / ``"digits"``: the shipped digit classifiers (28x28 / 8x8 grey images): penultimate
   features ("classifier-FID") and class probabilities (Inception Score, class coverage, condition
   accuracy);
+* ``"shapes"``: the shipped attribute evaluator of the embedded shapes data (RGB, any side, seen at
+  32x32): its CNN's penultimate features ("shapes-FID") and the probabilities of the 48
+  colour x shape x position combinations, the data's class labels (:mod:`hfgen.metrics.shapes`);
 * ``"inception"``: the TF-FID Inception-v3 (weights from a local file or cache, see
   :func:`hfgen.metrics.load_fid_inception`);
 * ``"identity"``: raw points (vector data);
@@ -25,18 +28,21 @@ from ._common import EvaluationError
 __all__ = ["CLASSIFIERS", "EXTRACTORS", "FeatureExtractor", "auto_extractor"]
 
 #: the shipped classifier evaluators (name = the embedded dataset they were trained on)
-CLASSIFIERS = ("mnist5k", "digits")
+CLASSIFIERS = ("mnist5k", "digits", "shapes")
 #: accepted values of ``--extractor``
-EXTRACTORS = ("auto", "mnist5k", "digits", "inception", "identity")
+EXTRACTORS = ("auto", "mnist5k", "digits", "shapes", "inception", "identity")
 INCEPTION_LABEL = "inception-v3-tf-2015-12-05"
 INCEPTION_SIZE = 299
 
 
 def auto_extractor(data: Any) -> str:
     """The extractor that fits a :class:`~hfgen.data.GenDataset`: ``"identity"`` for points, a digit
-    classifier for 28x28 / 8x8 grey images (or the mnist5k/digits data at another size), else Inception."""
+    classifier for 28x28 / 8x8 grey images (or the mnist5k/digits data at another size), the shapes
+    evaluator for the embedded shapes data, else Inception."""
     if data.kind == "vector":
         return "identity"
+    if data.name == "shapes":
+        return "shapes"
     channels, size = data.tensors["pixel_values"].shape[1], data.tensors["pixel_values"].shape[-1]
     if channels == 1 and size == 28:
         return "mnist5k"
@@ -69,7 +75,17 @@ class FeatureExtractor:
         self.model = None
         self.input_size: int | None = None
         self.num_classes = 0
-        if kind in CLASSIFIERS:
+        if kind == "shapes":
+            from hfgen.data.shapes import NUM_COMBINATIONS
+            from hfgen.metrics.shapes import SHAPES_EVALUATOR, load_shapes_evaluator
+
+            self.model = load_shapes_evaluator(device=device)  # sha256-checked
+            self.label = "hfgen/shapes_evaluator"
+            self.sha256 = SHAPES_EVALUATOR["sha256"]
+            self.feature_dim = int(self.model.feature_dim)
+            self.input_size = int(SHAPES_EVALUATOR["image_size"])
+            self.num_classes = NUM_COMBINATIONS
+        elif kind in CLASSIFIERS:
             from hfgen.metrics.evaluators import EVALUATORS, load_evaluator
 
             info = EVALUATORS[kind]
@@ -107,6 +123,8 @@ class FeatureExtractor:
 
     def channels_note(self, num_channels: int | None) -> str:
         """How channels are adapted to the extractor's input."""
+        if self.kind == "shapes":
+            return "RGB as is" if num_channels == 3 else "grey not supported: the shapes evaluator needs RGB"
         if self.kind in CLASSIFIERS and num_channels == 3:
             return "RGB averaged to grey"
         if self.kind == "inception" and num_channels == 1:
@@ -128,6 +146,16 @@ class FeatureExtractor:
             return None, None
         if self.kind == "identity":
             return samples.detach().double().cpu().reshape(len(samples), -1).numpy(), None
+        if self.kind == "shapes":
+            from hfgen.metrics.shapes import evaluate_shapes
+
+            if samples.dim() != 4 or samples.shape[1] != 3:
+                raise EvaluationError(
+                    f"--extractor shapes needs RGB images [N, 3, H, W], got shape {tuple(samples.shape)}; "
+                    "use --extractor inception for other data"
+                )
+            out = evaluate_shapes(samples, batch_size=self.batch_size, device=self.device, model=self.model)
+            return out["features"], out["probs"]
         if self.kind in CLASSIFIERS:
             from hfgen.metrics.evaluators import evaluate_images
 
