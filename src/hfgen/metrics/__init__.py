@@ -6,7 +6,8 @@
 * :mod:`.mixtures` -- mode coverage on Gaussian mixtures (VEEGAN / PacGAN protocol);
 * :mod:`.paired` -- L1, PSNR and SSIM (Wang et al. 2004) between outputs and their paired targets;
 * :mod:`.inception` -- the TF-FID Inception-v3 in plain torch and its weight loader;
-* :mod:`.evaluators` -- small digit classifiers shipped for the embedded data ("classifier-FID").
+* :mod:`.evaluators` -- small digit classifiers shipped for the embedded data ("classifier-FID");
+* :mod:`.shapes` -- the attribute evaluator of the embedded shapes data (colour, shape, position; "shapes-FID").
 
 Names are resolved lazily, so ``import hfgen.metrics`` does not import torch.
 """
@@ -37,6 +38,11 @@ _LAZY = {
     "load_evaluator": ".evaluators",
     "evaluate_images": ".evaluators",
     "DigitClassifier": ".evaluators",
+    "ShapesNet": ".shapes",
+    "load_shapes_evaluator": ".shapes",
+    "score_attributes": ".shapes",
+    "predict_attributes": ".shapes",
+    "evaluate_shapes": ".shapes",
 }
 
 __all__ = sorted(_LAZY)
@@ -63,3 +69,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .manifold import density_coverage, precision_recall
     from .mixtures import score_mixture
     from .paired import l1_distance, psnr, ssim
+    from .shapes import ShapesNet, evaluate_shapes, load_shapes_evaluator, predict_attributes, score_attributes
