@@ -61,8 +61,13 @@ def render_set(per_resolution: int, seed: int) -> tuple[torch.Tensor, dict[str, 
 
 
 def augment(x: torch.Tensor, y_shape: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mild blur/noise (label kept); ~15% heavily blurred and ~3% pure noise (label "unclear")."""
+    """Colour jitter, mild blur/noise (label kept); ~15% heavily blurred and ~3% pure noise ("unclear")."""
     n = len(x)
+    # a generator's colours and background are never exact: scale each channel's distance from the
+    # black background by U(0.75, 1.15) and lift the background by up to 0.1 (in [0, 1] units)
+    gain = 0.75 + 0.4 * torch.rand(n, 3, 1, 1, generator=g)
+    lift = 0.2 * torch.rand(n, 1, 1, 1, generator=g) * (torch.rand(n, 1, 1, 1, generator=g) < 0.3)
+    x = ((x + 1.0) * gain + lift - 1.0).clamp(-1.0, 1.0)
     u = torch.rand(n, generator=g)
     heavy = u < 0.15
     noise_only = (u >= 0.15) & (u < 0.18)
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--test_per_resolution", type=int, default=2000)
+    p.add_argument("--output_dir", default=str(WEIGHTS_DIR), help="where to write the weights + JSON (default: the package's)")
     args = p.parse_args(argv)
     from safetensors.torch import save_file
 
@@ -130,8 +136,9 @@ def main(argv: list[str] | None = None) -> None:
         named = (model(blurred)["shape"].argmax(1) != UNCLEAR).float().mean().item()
     print(f"blurred (sigma 2.5 px at 32): named a shape on {named:.3f}", flush=True)
 
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    wpath = WEIGHTS_DIR / SHAPES_EVALUATOR["file"]
+    out_dir = Path(args.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wpath = out_dir / SHAPES_EVALUATOR["file"]
     state = {k: (v.half() if v.is_floating_point() else v).detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(wpath), metadata={"name": "shapes", "format": "pt"})
     wpath.chmod(0o644)
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         "shape_classes": ["circle", "square", "triangle", "unclear"],
         "n_train": len(x_tr),
         "train_data": f"render_shapes({args.per_resolution}, res, seed=1000+i) for res in {list(RESOLUTIONS)}, all 48 combinations, resized to 32",
-        "augmentation": "p=0.5 blur sigma U(0,0.8) px, p=0.5 noise std U(0,0.1); 15% blur sigma U(1.8,3.5) and 3% noise labelled unclear",
+        "augmentation": "per-channel gain U(0.75,1.15), p=0.3 background lift U(0,0.1); p=0.5 blur sigma U(0,0.8) px, p=0.5 noise std U(0,0.1); 15% blur sigma U(1.8,3.5) and 3% noise labelled unclear",
         "training": f"Adam(wd=1e-4) OneCycle max_lr={args.lr}, {args.epochs} epochs, batch {args.batch_size}; "
                     "loss CE(shape) + 0.5 CE(colour) + 0.5 CE(position)",
         "test": f"render_shapes({args.test_per_resolution}, res, seed=99+i), clean; colour/position analytic, shape CNN",
@@ -153,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         "sha256": sha,
         "params": sum(p.numel() for p in model.parameters()),
     }
-    (WEIGHTS_DIR / "shapes_evaluator.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out_dir / "shapes_evaluator.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {wpath.name} ({wpath.stat().st_size / 1e3:.1f} kB) sha256 {sha}; {time.perf_counter() - t0:.0f}s")
     if SHAPES_EVALUATOR.get("sha256") not in (None, sha):
         print("NOTE: sha256 differs from SHAPES_EVALUATOR -> update src/hfgen/metrics/shapes.py")

@@ -48,7 +48,7 @@ SHAPES_EVALUATOR: dict[str, Any] = {
     "file": "shapes_evaluator.safetensors",
     "image_size": 32,
     "feature_dim": 64,
-    "sha256": "8a2fd93588eee0238f2f07c3989e725cb11ce105f4b8d60e67723feecee88097",
+    "sha256": "0f81e723ae33696b06683ba5368dca57c8af44f98cb003ec0c118085fc443f5f",
 }
 #: index of the CNN's "unclear" shape class (after circle, square, triangle)
 UNCLEAR = 3
