@@ -68,3 +68,14 @@ def run_without_hfgen(tmp_path):
         return proc.stdout
 
     return run
+
+
+def kill_launched_workers(marker: str) -> None:
+    """Kills every process whose command line holds `marker` (e.g. a run's output folder).
+
+    torchrun starts each worker in a session of its own, so killing the launcher's process group
+    leaves a hung worker alive (holding memory and a port) after a timed-out test.
+    """
+    import subprocess
+
+    subprocess.run(["pkill", "-9", "-f", marker], check=False)

@@ -459,7 +459,10 @@ def _launch(script, log, *argv):
         try:
             proc.wait(timeout=300)
         except subprocess.TimeoutExpired:
+            from conftest import kill_launched_workers
+
             os.killpg(proc.pid, signal.SIGKILL)  # no process of this test outlives it
+            kill_launched_workers(str(script))
             proc.wait()
     assert proc.returncode == 0, Path(log).read_text()[-6000:]
 

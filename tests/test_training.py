@@ -260,7 +260,10 @@ def test_two_real_processes(tmp_path):
     try:
         stdout, stderr = proc.communicate(timeout=400)
     except subprocess.TimeoutExpired:
+        from conftest import kill_launched_workers
+
         os.killpg(proc.pid, signal.SIGKILL)
+        kill_launched_workers(str(out))
         proc.communicate()
         raise
     assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]

@@ -151,7 +151,7 @@ class Evaluator:
         if self.kind == "vector" and extractor != "identity":
             raise EvaluationError(f"--extractor {extractor!r} needs images; vector data uses 'identity' (or leave --extractor auto)")
         if self.kind == "image" and extractor == "identity":
-            raise EvaluationError("--extractor identity is for vector data; use mnist5k, digits or inception (or leave --extractor auto)")
+            raise EvaluationError("--extractor identity is for vector data; use mnist5k, digits, shapes or inception (or leave --extractor auto)")
         self.metrics = resolve_metrics(metrics, extractor, self.mixture, self.kind)
         # The digit classifiers' classes are the labels of the embedded digit data (digit d = label d);
         # a user's folder may number its classes otherwise, so only there is accuracy automatic.

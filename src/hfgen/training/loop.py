@@ -682,8 +682,28 @@ class Trainer:
         # Every process returns only once the export is complete; then trackers are closed and the
         # process group is destroyed (accelerate >= 1.x): nothing collective may follow end_training.
         acc.wait_for_everyone()
+        prepared = plans = models = ctx = optimizer = None  # noqa: F841  (local references to the DDP wrappers)
+        self._release_prepared_objects()
         acc.end_training()
         return summary
+
+    def _release_prepared_objects(self) -> None:
+        """Drops the DDP wrappers (and accelerate's references to them) while the process group lives.
+
+        A DDP model's reducer holds the process group. Freed after `end_training()` (when this
+        Trainer is garbage-collected), it was the group's last owner: the gloo group's destructor then
+        joined its worker thread while holding the GIL, and that thread, still releasing the tensors
+        of the last collective, waited for the GIL: a deadlock seen in about 1 of 3 two-process runs
+        on a loaded machine. Freed here, the group outlives them and is destroyed by end_training.
+        """
+        if self.accelerator.num_processes == 1:
+            return
+        import gc
+
+        self.models = dict(self.unwrapped)
+        self.optimizers = {}
+        self.accelerator.free_memory()
+        gc.collect()
 
     def _weights_digest(self) -> str:
         """sha256 over every model's (and the EMA's) parameters, in a fixed order.
@@ -748,7 +768,10 @@ class Trainer:
             self.evaluator = self.task.build_evaluator(self.dataset, metrics=self.args.eval_metrics,
                                                        num_samples=self.args.eval_samples, seed=self.args.seed)
             floor = self.evaluator.floors()["real_vs_real"]["metrics"].get("fid")
-            self.monitor = CollapseMonitor(fid_floor=floor, total_steps=self.args.max_train_steps)
+            # The coverage alarm counts the classes the evaluator can tell apart (10 digits, 48 shapes).
+            extractor = getattr(self.evaluator, "extractor", None)
+            num_classes = getattr(extractor, "num_classes", 0) or 10
+            self.monitor = CollapseMonitor(fid_floor=floor, total_steps=self.args.max_train_steps, num_classes=num_classes)
         return self.evaluator
 
     def _periodic_evaluation(self, step: int) -> Optional[str]:
