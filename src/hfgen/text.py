@@ -207,6 +207,21 @@ def encode_prompts(tokenizer, text_encoder, prompts, device=None, max_length: Op
     return output.pooler_output, output.last_hidden_state, attention_mask
 
 
+class _quiet_transformers:
+    """Raises transformers' log level to errors inside the block (restored on exit)."""
+
+    def __enter__(self):
+        from transformers.utils import logging as transformers_logging
+
+        self.level = transformers_logging.get_verbosity()
+        transformers_logging.set_verbosity_error()
+
+    def __exit__(self, *exc):
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity(self.level)
+
+
 def load_text_encoder(name_or_path: str, sample_captions: Optional[Sequence[str]] = None, **kwargs):
     """Loads `(tokenizer, CLIPTextModel)` from a folder or a Hub id (e.g. "openai/clip-vit-base-patch32").
 
@@ -229,7 +244,10 @@ def load_text_encoder(name_or_path: str, sample_captions: Optional[Sequence[str]
         )
     try:
         tokenizer = AutoTokenizer.from_pretrained(root if is_dir else name_or_path, subfolder=tok_sub, **kwargs)
-        model = CLIPTextModel.from_pretrained(root if is_dir else name_or_path, subfolder=model_sub, use_safetensors=True, **kwargs)
+        with _quiet_transformers():
+            # From a whole CLIPModel, transformers takes the text tower and reports every vision weight
+            # as "unexpected": expected here, so its load report is silenced.
+            model = CLIPTextModel.from_pretrained(root if is_dir else name_or_path, subfolder=model_sub, use_safetensors=True, **kwargs)
     except (OSError, ValueError) as error:
         where = "the folder" if is_dir else "the Hub (offline, or the repository does not exist / lacks safetensors weights)"
         raise TextEncoderError(
