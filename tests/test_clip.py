@@ -83,6 +83,14 @@ def test_clip_export_loads_with_transformers(trained):
     uint8 = ((data.tensors["pixel_values"] + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     pixels = CLIPProcessor.from_pretrained(folder)(images=list(uint8), return_tensors="pt")["pixel_values"]
     assert torch.allclose(pixels, data.tensors["pixel_values"], atol=1e-5)
+    # The last checkpoint alone gives the same folder (what CLI users do while the loop cannot export it).
+    from hfgen.training.clip import export_checkpoint
+
+    again = export_checkpoint(str(tmp / "run" / "checkpoints" / "checkpoint-150"), str(tmp / "from_checkpoint"))
+    reloaded = CLIPModel.from_pretrained(again, use_safetensors=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[key], value), key
+    assert AutoTokenizer.from_pretrained(again)("a red square")["input_ids"] == tokenizer("a red square")["input_ids"]
     # Its text tower is what text-to-image tasks load.
     tok, text_encoder = load_text_encoder(folder, sample_captions=data.texts)
     for key, value in model.text_model.state_dict().items():

@@ -66,8 +66,9 @@ class CLIPTask(Task):
         if training_args.export and not getattr(Trainer, "supports_task_export", False):
             # The loop exports diffusers pipelines; a CLIP folder is a transformers one (CLIPTask.export).
             raise ConfigurationError(
-                "This version of the training loop cannot export a CLIP model: pass --no_export, then write the folder from the "
-                "last checkpoint with hfgen.training.clip.CLIPTask.export."
+                "This version of the training loop cannot export a CLIP model (it exports diffusers pipelines): pass --no_export, "
+                "then write the transformers folder from the last checkpoint with python -c \"from hfgen.training.clip import "
+                "export_checkpoint; export_checkpoint('OUTPUT_DIR/checkpoints/checkpoint-N', 'FOLDER')\"."
             )
         return cls(task_args, learning_rate=training_args.learning_rate)
 
@@ -177,33 +178,83 @@ class CLIPTask(Task):
         return {"pixels": batch[self.data_key], "text": batch["text"]}
 
     def export(self, models, folder: str) -> str:
-        """Writes the standard transformers CLIP folder: `CLIPModel` (safetensors) + tokenizer + image processor + card.
+        """Writes the standard transformers CLIP folder of `models["clip"]` (see `export_clip_folder`)."""
+        return export_clip_folder(models["clip"], self.tokenizer, folder, data=(getattr(self, "data_record", None) or {}).get("description", ""))
 
-        `CLIPModel.from_pretrained(folder)`, `AutoTokenizer.from_pretrained(folder)` and
-        `CLIPProcessor.from_pretrained(folder)` load it without hfgen; `hfgen.text.load_text_encoder(folder)`
-        takes its text tower.
-        """
-        from transformers import CLIPImageProcessor
+    def state_dict(self) -> dict:
+        """The tokenizer and the model's config: a checkpoint alone can be exported (`export_checkpoint`), and a
+        resumed run keeps the vocabulary its embeddings were trained with."""
+        return {"tokenizer": self.tokenizer.backend_tokenizer.to_str(), "clip_config": self.models["clip"].config.to_json_string()}
 
-        model = models["clip"]
-        os.makedirs(folder, exist_ok=True)
-        model.save_pretrained(folder, safe_serialization=True)
-        self.tokenizer.save_pretrained(folder)
-        c = model.config.vision_config.num_channels
-        size = model.config.vision_config.image_size
-        # Inputs as the model was trained on them: resized to its resolution, [0, 255] -> [-1, 1].
-        CLIPImageProcessor(
-            do_resize=True, size={"height": size, "width": size}, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
-            do_normalize=True, image_mean=[IMAGE_MEAN] * c, image_std=[IMAGE_STD] * c, do_convert_rgb=c == 3,
-        ).save_pretrained(folder)
-        self._write_card(model, folder)
-        return folder
+    def load_state_dict(self, state: dict) -> None:
+        """Restores the checkpoint's tokenizer (the one built from today's captions may differ)."""
+        if state.get("tokenizer"):
+            self.tokenizer = _tokenizer_from_string(state["tokenizer"], self.clip_args.max_length)
 
-    def _write_card(self, model, folder: str) -> None:
-        n_params = sum(p.numel() for p in model.parameters())
-        v, t = model.config.vision_config, model.config.text_config
-        data = (self.data_record or {}).get("description", "") if hasattr(self, "data_record") else ""
-        card = f"""---
+    def describe(self) -> dict:
+        """Settings for logs."""
+        return {"task": self.name, "clip": asdict(self.clip_args), "learning_rate": self.learning_rate,
+                "data": getattr(self, "data_record", None)}
+
+
+def _tokenizer_from_string(serialized: str, max_length: int):
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    from hfgen.text import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, UNK_TOKEN
+
+    return PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(serialized), pad_token=PAD_TOKEN, unk_token=UNK_TOKEN, bos_token=BOS_TOKEN,
+        eos_token=EOS_TOKEN, model_max_length=max_length, padding_side="right", truncation_side="right",
+    )
+
+
+def export_clip_folder(model, tokenizer, folder: str, data: str = "") -> str:
+    """Writes the standard transformers CLIP folder: `CLIPModel` (safetensors) + tokenizer + image processor + card.
+
+    `CLIPModel.from_pretrained(folder)`, `AutoTokenizer.from_pretrained(folder)` and
+    `CLIPProcessor.from_pretrained(folder)` load it without hfgen; `hfgen.text.load_text_encoder(folder)`
+    takes its text tower. `data` describes the training data in the card.
+    """
+    from transformers import CLIPImageProcessor
+
+    os.makedirs(folder, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    c = model.config.vision_config.num_channels
+    size = model.config.vision_config.image_size
+    # Inputs as the model was trained on them: resized to its resolution, [0, 255] -> [-1, 1].
+    CLIPImageProcessor(
+        do_resize=True, size={"height": size, "width": size}, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
+        do_normalize=True, image_mean=[IMAGE_MEAN] * c, image_std=[IMAGE_STD] * c, do_convert_rgb=c == 3,
+    ).save_pretrained(folder)
+    with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as f:
+        f.write(_card(model, tokenizer, data))
+    return folder
+
+
+def export_checkpoint(checkpoint: str, folder: str) -> str:
+    """Writes the CLIP folder of a `hfgen train clip` checkpoint (`<output_dir>/checkpoints/checkpoint-N`) to `folder`."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from .state import load_checkpoint_tree
+
+    tree = load_checkpoint_tree(checkpoint)
+    states = tree["task"] if isinstance(tree["task"], list) else [tree["task"]]
+    if not states or "clip_config" not in (states[0] or {}) or "clip" not in tree["models"]:
+        raise ConfigurationError(f"{checkpoint} is not a checkpoint of `hfgen train clip` (no CLIP model, config and tokenizer in it).")
+    import json
+
+    model = CLIPModel(CLIPConfig.from_dict(json.loads(states[0]["clip_config"])))
+    model.load_state_dict(tree["models"]["clip"])
+    max_length = int(model.config.text_config.max_position_embeddings)
+    return export_clip_folder(model.eval(), _tokenizer_from_string(states[0]["tokenizer"], max_length), folder)
+
+
+def _card(model, tokenizer, data: str) -> str:
+    n_params = sum(p.numel() for p in model.parameters())
+    v, t = model.config.vision_config, model.config.text_config
+    return f"""---
 library_name: transformers
 tags: [hfgen, clip, zero-shot-image-classification]
 pipeline_tag: zero-shot-image-classification
@@ -214,25 +265,18 @@ pipeline_tag: zero-shot-image-classification
 A `CLIPModel` ({n_params:,} parameters; {t.num_hidden_layers}-layer text and {v.num_hidden_layers}-layer vision transformers,
 width {t.hidden_size}, projection {model.config.projection_dim}, {v.image_size}x{v.image_size} images in patches of
 {v.patch_size}) trained contrastively (symmetric InfoNCE) with `hfgen train clip`, with a word-level tokenizer built from
-the training captions ({len(self.tokenizer)} tokens, at most {self.tokenizer.model_max_length} per caption).
+the training captions ({len(tokenizer)} tokens, at most {tokenizer.model_max_length} per caption, [BOS] and [EOS] included).
 
-Training data: {data}
+Training data: {data or "see logs/training_args.json"}
 
 Images are normalised to [-1, 1] (mean 0.5, std 0.5), as the saved image processor does.
 
 ```python
-from transformers import AutoTokenizer, CLIPModel, CLIPProcessor
+from transformers import CLIPModel, CLIPProcessor
 model = CLIPModel.from_pretrained("<folder or repo id>")
 processor = CLIPProcessor.from_pretrained("<folder or repo id>")
 ```
 
-Its text tower serves hfgen's text-to-image models: `--text_encoder <folder or repo id>`; score images with
+Its text tower serves hfgen's text-to-image models (`--text_encoder <folder or repo id>`); score images with
 `hfgen.metrics.clip.clip_score` and `r_precision`.
 """
-        with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as f:
-            f.write(card)
-
-    def describe(self) -> dict:
-        """Settings for logs."""
-        return {"task": self.name, "clip": asdict(self.clip_args), "learning_rate": self.learning_rate,
-                "data": getattr(self, "data_record", None)}
