@@ -97,6 +97,15 @@ def test_clip_export_loads_with_transformers(trained):
         assert torch.equal(text_encoder.state_dict()[key], value), key
 
 
+def test_clip_periodic_evaluation(tmp_path):
+    """--eval_steps with the clip task logs R-precision and CLIP score (the GAN evaluator would fail on a CLIP)."""
+    trainer = make_trainer(tmp_path / "eval", 4, eval_steps=2, eval_samples=12)
+    trainer.train()
+    rows = [r for r in trainer.history if "eval/r_precision" in r]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert all(0 <= r["eval/r_precision"] <= 1 and 0 <= r["eval/clip_score"] <= 100 for r in rows)
+
+
 def test_clip_resume_is_exact(trained, tmp_path):
     """Interrupted at step 5 and resumed to 10 equals 10 straight steps (tokenizer rebuilt identically at setup)."""
     straight = make_trainer(tmp_path / "straight", 10)
@@ -149,6 +158,11 @@ def test_clip_metrics_on_trained_clip(trained):
     shuffled = captions[1:] + captions[:1]
     true_score, wrong_score = clip_score(model, tokenizer, images, captions), clip_score(model, tokenizer, images, shuffled)
     assert 0 <= wrong_score < true_score <= 100
+    from hfgen.training.clip import CLIPBundle, CLIPEvaluator
+
+    result = CLIPEvaluator(data, num_samples=12, seed=0)(CLIPBundle(model, tokenizer))
+    assert result["metrics"]["r_precision"] == 1.0 and result["protocol"]["chance"] == pytest.approx(1 / 6)
+    assert result["metrics"]["clip_score"] > result["metrics"]["clip_score_shuffled"]
     # Untrained: ranks by chance (1/6 expected; 12 images, so a generous bound).
     from transformers import CLIPModel
 

@@ -55,6 +55,43 @@ class CLIPBundle:
         raise TypeError("A CLIP model generates no images: score images with hfgen.metrics.clip (clip_score, r_precision).")
 
 
+class CLIPEvaluator:
+    """Scores a CLIP on `num_samples` image-caption pairs of `dataset` (seeded): `evaluator(bundle) -> {"metrics": ...}`.
+
+    Metrics: `r_precision` (top-1 among the true caption and up to 99 other distinct captions of the
+    data), `clip_score` with the true captions and `clip_score_shuffled` with captions of other rows
+    (the floor a CLIP that ignores the text gets).
+    """
+
+    def __init__(self, dataset, num_samples: int = 1000, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(dataset), generator=g)[: max(1, min(num_samples, len(dataset)))]
+        batch = dataset.get_batch(idx, generator=g)
+        self.images = (batch[dataset.primary_key] + 1) / 2  # [0, 1], as hfgen.metrics.clip takes them
+        self.captions = list(batch["text"])
+        self.shuffled = [self.captions[i] for i in torch.randperm(len(self.captions), generator=g).tolist()]
+        self.pool = sorted({c for texts in dataset.texts for c in (texts if isinstance(texts, (list, tuple)) else [texts]) if c})
+        self.seed = seed
+
+    def __call__(self, bundle) -> dict:
+        from hfgen.metrics.clip import clip_score, r_precision
+
+        model, tokenizer = bundle.model, bundle.tokenizer
+        metrics = {"clip_score": clip_score(model, tokenizer, self.images, self.captions),
+                   "clip_score_shuffled": clip_score(model, tokenizer, self.images, self.shuffled)}
+        negatives = min(99, len(self.pool) - 1)
+        if negatives >= 1:
+            metrics["r_precision"] = r_precision(model, tokenizer, self.images, self.captions, self.pool, k=1, negatives=negatives,
+                                                 seed=self.seed)
+        protocol = {"pairs": len(self.captions), "r_precision_negatives": negatives, "seed": self.seed,
+                    "chance": 1 / (negatives + 1) if negatives >= 1 else None}
+        return {"metrics": metrics, "protocol": protocol}
+
+    def floors(self) -> dict:
+        """No FID floor: CLIP is not a generator."""
+        return {"real_vs_real": {"metrics": {}}}
+
+
 class CLIPTask(Task):
     """Contrastive image-text pre-training of a small CLIPModel on a captioned image dataset."""
 
@@ -176,6 +213,10 @@ class CLIPTask(Task):
         idx = torch.randperm(len(data), generator=g)[:n]
         batch = data.get_batch(idx, generator=g)
         return {"pixels": batch[self.data_key], "text": batch["text"]}
+
+    def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
+        """Retrieval on the data's own image-caption pairs: R-precision and CLIP score (see CLIPEvaluator)."""
+        return CLIPEvaluator(dataset, num_samples=num_samples, seed=seed)
 
     def export(self, models, folder: str) -> str:
         """Writes the standard transformers CLIP folder of `models["clip"]` (see `export_clip_folder`)."""
