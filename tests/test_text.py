@@ -119,6 +119,19 @@ def test_load_text_encoder_from_folders(tokenizer, text_encoder, tmp_path):
             assert torch.allclose(encode_prompts(tok, model.eval(), ["a red circle"])[0], expected, atol=1e-6)
 
 
+def test_load_text_encoder_default_check_accepts_other_vocabularies(text_encoder, tmp_path):
+    """Without sample captions, a word-level tokenizer of unrelated captions (digits) still loads: the check
+    falls back to words of its own vocabulary, so only a tokenizer that cannot split words is refused."""
+    from hfgen.text import build_word_tokenizer, load_text_encoder, tiny_text_encoder_config
+    from transformers import CLIPTextModel
+
+    digits = build_word_tokenizer(["the digit seven", "a handwritten zero", "number nine, thin"], max_length=8)
+    CLIPTextModel(tiny_text_encoder_config(0, hidden_size=32, layers=1, heads=2, tokenizer=digits)).save_pretrained(tmp_path)
+    digits.save_pretrained(tmp_path)
+    tok, _ = load_text_encoder(str(tmp_path))
+    assert tok("the digit seven")["input_ids"] == digits("the digit seven")["input_ids"]
+
+
 def test_load_text_encoder_errors(tokenizer, text_encoder, tmp_path):
     """A Hub id offline and a folder with a broken tokenizer are clear errors, never a silently useless tokenizer."""
     from hfgen.text import TextEncoderError, TokenizerError, load_text_encoder
@@ -138,3 +151,5 @@ def test_load_text_encoder_errors(tokenizer, text_encoder, tmp_path):
     PreTrainedTokenizerFast(tokenizer_object=broken, unk_token="[UNK]", pad_token="[PAD]").save_pretrained(folder)
     with pytest.raises(TokenizerError, match="unknown token"):
         load_text_encoder(str(folder), sample_captions=CAPTIONS)
+    with pytest.raises(TokenizerError, match="unknown token"):
+        load_text_encoder(str(folder))  # no captions given: a vocabulary without words is refused all the same

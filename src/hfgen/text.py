@@ -255,6 +255,16 @@ def load_text_encoder(name_or_path: str, sample_captions: Optional[Sequence[str]
             "or CLIPModel (safetensors) with its tokenizer files, e.g. one exported by `hfgen train clip`; a Hub id needs the network "
             "or a cached copy."
         ) from None
-    # Captions the tokenizer must split into words (the training captions when the caller has them).
-    check_tokenizer(tokenizer, sample_captions or ["a photo of a red circle", "a blue square at the top left"])
+    if sample_captions:
+        check_tokenizer(tokenizer, sample_captions)
+    else:
+        try:  # generic English captions
+            check_tokenizer(tokenizer, ["a photo of a red circle", "a blue square at the top left"])
+        except TokenizerError:
+            # A word-level tokenizer of other captions knows other words: a sentence of its own vocabulary
+            # must split into them. A tokenizer without its vocabulary has no such words: the error stands.
+            words = sorted(w for w in tokenizer.get_vocab() if w.isalpha() and w.islower())[:8]
+            if len(words) < 2:
+                raise
+            check_tokenizer(tokenizer, [" ".join(words)])
     return tokenizer, model

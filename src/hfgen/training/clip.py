@@ -259,16 +259,23 @@ def export_clip_folder(model, tokenizer, folder: str, data: str = "") -> str:
     """
     from transformers import CLIPImageProcessor
 
+    from hfgen.pipelines.hfgen_pipeline_utils import quiet_transformers_progress_bars
+    from hfgen.text import _quiet_transformers
+
     os.makedirs(folder, exist_ok=True)
-    model.save_pretrained(folder, safe_serialization=True)
+    with quiet_transformers_progress_bars():
+        model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     c = model.config.vision_config.num_channels
     size = model.config.vision_config.image_size
-    # Inputs as the model was trained on them: resized to its resolution, [0, 255] -> [-1, 1].
-    CLIPImageProcessor(
-        do_resize=True, size={"height": size, "width": size}, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
-        do_normalize=True, image_mean=[IMAGE_MEAN] * c, image_std=[IMAGE_STD] * c, do_convert_rgb=c == 3,
-    ).save_pretrained(folder)
+    # Inputs as the model was trained on them: resized to its resolution, [0, 255] -> [-1, 1]. (Quiet: without
+    # torchvision transformers notes that it falls back to its PIL backend, which is fine for this config file.)
+    with _quiet_transformers():
+        processor = CLIPImageProcessor(
+            do_resize=True, size={"height": size, "width": size}, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
+            do_normalize=True, image_mean=[IMAGE_MEAN] * c, image_std=[IMAGE_STD] * c, do_convert_rgb=c == 3,
+        )
+    processor.save_pretrained(folder)
     with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as f:
         f.write(_card(model, tokenizer, data))
     return folder
