@@ -31,11 +31,12 @@ def make_trainer(tmp, steps, resume=None, dataset=None, **training):
     from hfgen.training import Trainer, TrainingArguments
     from hfgen.training.clip import CLIPArguments, CLIPTask
 
-    args = TrainingArguments(
+    settings = dict(
         dataset="squares", output_dir=str(tmp), max_train_steps=steps, train_batch_size=24, checkpointing_steps=5,
         sample_steps=0, num_sample_images=6, logging_steps=1, report_to="none", resume_from_checkpoint=resume,
-        final_eval_samples=0, export=False, learning_rate=1e-3, lr_scheduler="constant", disable_tqdm=True, **training,
+        final_eval_samples=0, export=False, learning_rate=1e-3, lr_scheduler="constant", disable_tqdm=True,
     )
+    args = TrainingArguments(**{**settings, **training})
     task = CLIPTask(CLIPArguments(hidden_size=32, num_layers=1, num_heads=2, projection_dim=32, max_length=10),
                     learning_rate=args.learning_rate)
     return Trainer(task, args, dataset=dataset if dataset is not None else squares())
@@ -104,6 +105,34 @@ def test_clip_periodic_evaluation(tmp_path):
     rows = [r for r in trainer.history if "eval/r_precision" in r]
     assert [r["step"] for r in rows] == [2, 4]
     assert all(0 <= r["eval/r_precision"] <= 1 and 0 <= r["eval/clip_score"] <= 100 for r in rows)
+
+
+def test_clip_init_from_an_export(trained, tmp_path):
+    """--init_from a CLIP export: its weights AND its tokenizer replace the fresh ones, even when this run's captions
+    give another vocabulary (here fewer words); other model sizes are refused by name."""
+    from hfgen.training import ConfigurationError
+    from hfgen.training.clip import CLIPArguments, CLIPTask
+
+    trainer, _, _ = trained
+    folder = trainer.task.export(trainer.export_models(), str(tmp_path / "export"))
+    data = squares(copies=1)
+    reds = GenDataset({"pixel_values": data.tensors["pixel_values"][:2]}, kind="image", image_size=8, num_channels=3,
+                      texts=data.texts[:2])
+    task = CLIPTask(CLIPArguments(hidden_size=32, num_layers=1, num_heads=2, projection_dim=32, max_length=10))
+    task.setup(reds)
+    assert len(task.tokenizer) < len(trainer.task.tokenizer)
+    task.load_exported(folder)
+    assert task.tokenizer("a blue square")["input_ids"] == trainer.task.tokenizer("a blue square")["input_ids"]
+    for key, value in trainer.export_models()["clip"].state_dict().items():
+        assert torch.equal(task.models["clip"].state_dict()[key], value), key
+    # Through the loop: the optimizer covers the replaced embedding, and training goes on.
+    finetuned = make_trainer(tmp_path / "finetune", 2, dataset=reds, init_from=folder, checkpointing_steps=0, train_batch_size=2)
+    finetuned.train()
+    assert finetuned.export_models()["clip"].text_model.embeddings.token_embedding.weight.shape[0] == len(trainer.task.tokenizer)
+    other = CLIPTask(CLIPArguments(hidden_size=16, num_layers=1, num_heads=2, projection_dim=32, max_length=10))
+    other.setup(reds)
+    with pytest.raises(ConfigurationError, match="hidden_size"):
+        other.load_exported(folder)
 
 
 def test_clip_resume_is_exact(trained, tmp_path):

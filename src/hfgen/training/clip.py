@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from typing import ClassVar
 
 import torch
 
@@ -185,7 +184,35 @@ class CLIPTask(Task):
 
     # -- outputs --------------------------------------------------------------------------------
 
-    component_names: ClassVar[dict[str, str]] = {}
+    def load_exported(self, folder: str) -> None:
+        """`--init_from`: starts from an exported CLIP folder (weights and its tokenizer, whose vocabulary the
+        embeddings were trained with); the model sizes must match this run's flags."""
+        from transformers import AutoTokenizer, CLIPModel
+
+        from hfgen.text import _quiet_transformers, check_tokenizer
+
+        if not os.path.isfile(os.path.join(folder, "config.json")) or not os.path.isfile(os.path.join(folder, "model.safetensors")):
+            raise ConfigurationError(f"--init_from {folder!r} holds no config.json + model.safetensors of a CLIP export (`hfgen train clip`).")
+        with _quiet_transformers():
+            loaded = CLIPModel.from_pretrained(folder, use_safetensors=True)
+        ours = self.models["clip"]
+        mismatched = [f"{tower}.{key} (saved {getattr(getattr(loaded.config, tower), key)!r}, this run {getattr(getattr(ours.config, tower), key)!r})"
+                      for tower in ("text_config", "vision_config")
+                      for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "image_size", "patch_size", "num_channels")
+                      if hasattr(getattr(ours.config, tower), key)
+                      and getattr(getattr(loaded.config, tower), key) != getattr(getattr(ours.config, tower), key)]
+        if loaded.config.projection_dim != ours.config.projection_dim:
+            mismatched.append(f"projection_dim (saved {loaded.config.projection_dim}, this run {ours.config.projection_dim})")
+        if mismatched:
+            raise ConfigurationError(f"--init_from {folder!r} was saved with other sizes: {'; '.join(mismatched)}; pass matching flags.")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        check_tokenizer(tokenizer, self._dataset.texts[:32])
+        # The saved vocabulary replaces the one built from this run's captions (the embeddings index it).
+        self.tokenizer = _tokenizer_from_string(tokenizer.backend_tokenizer.to_str(), self.clip_args.max_length)
+        ours.text_model.embeddings.token_embedding = loaded.text_model.embeddings.token_embedding  # its vocabulary's size
+        for config in {id(c): c for c in (ours.config.text_config, ours.text_model.config)}.values():
+            config.vocab_size = loaded.config.text_config.vocab_size
+        ours.load_state_dict(loaded.state_dict())
 
     def build_pipeline(self, models):
         """The model and its tokenizer (see CLIPBundle)."""
@@ -257,8 +284,6 @@ def export_clip_folder(model, tokenizer, folder: str, data: str = "") -> str:
     `CLIPProcessor.from_pretrained(folder)` load it without hfgen; `hfgen.text.load_text_encoder(folder)`
     takes its text tower. `data` describes the training data in the card.
     """
-    from transformers import CLIPImageProcessor
-
     from hfgen.pipelines.hfgen_pipeline_utils import quiet_transformers_progress_bars
     from hfgen.text import _quiet_transformers
 
@@ -271,6 +296,8 @@ def export_clip_folder(model, tokenizer, folder: str, data: str = "") -> str:
     # Inputs as the model was trained on them: resized to its resolution, [0, 255] -> [-1, 1]. (Quiet: without
     # torchvision transformers notes that it falls back to its PIL backend, which is fine for this config file.)
     with _quiet_transformers():
+        from transformers import CLIPImageProcessor
+
         processor = CLIPImageProcessor(
             do_resize=True, size={"height": size, "width": size}, do_center_crop=False, do_rescale=True, rescale_factor=1 / 255,
             do_normalize=True, image_mean=[IMAGE_MEAN] * c, image_std=[IMAGE_STD] * c, do_convert_rgb=c == 3,
