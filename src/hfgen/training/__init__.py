@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .args import ConfigurationError, TrainingArguments, parse_args
+from .clip import CLIPArguments, CLIPTask
 from .gan import PRESETS, GANArguments, GANTask
 from .lock import OutputDirLockedError
 from .loop import EpochBatcher, Trainer, TrainingDivergedError
@@ -24,6 +25,7 @@ class TaskSpec:
 # The registry behind `hfgen train TASK` and `scripts/train_TASK.py` (one thin script per entry).
 TASKS: dict[str, TaskSpec] = {
     "gan": TaskSpec(GANTask, GANArguments, "GAN, WGAN (clip / GP), f-GAN, hinge + SN, LSGAN, class-conditional"),
+    "clip": TaskSpec(CLIPTask, CLIPArguments, "a small CLIPModel trained contrastively on image-caption pairs (text encoder + metrics)"),
 }
 
 
