@@ -1,6 +1,5 @@
 """The `clip` task on the one loop, its transformers export, and the CLIP metrics (CLIP score, R-precision)."""
 
-import json
 import os
 
 import numpy as np
@@ -84,7 +83,7 @@ def test_clip_export_loads_with_transformers(trained):
     uint8 = ((data.tensors["pixel_values"] + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     pixels = CLIPProcessor.from_pretrained(folder)(images=list(uint8), return_tensors="pt")["pixel_values"]
     assert torch.allclose(pixels, data.tensors["pixel_values"], atol=1e-5)
-    # The last checkpoint alone gives the same folder (what CLI users do while the loop cannot export it).
+    # The last checkpoint alone gives the same folder (e.g. from a run stopped before its export).
     from hfgen.training.clip import export_checkpoint
 
     again = export_checkpoint(str(tmp / "run" / "checkpoints" / "checkpoint-150"), str(tmp / "from_checkpoint"))
@@ -160,11 +159,6 @@ def test_clip_task_bad_input(tmp_path):
         CLIPTask(CLIPArguments(patch_size=3)).setup(data)
     with pytest.raises(ConfigurationError, match="--num_heads"):
         CLIPTask(CLIPArguments(hidden_size=30, num_heads=4))
-    from hfgen.training import Trainer
-
-    if not getattr(Trainer, "supports_task_export", False):  # the loop exports diffusers pipelines only (see CLIPTask.export)
-        with pytest.raises(ConfigurationError, match="--no_export"):
-            CLIPTask.from_arguments(TrainingArguments(output_dir=str(tmp_path)), CLIPArguments())
     assert isinstance(CLIPTask.from_arguments(TrainingArguments(output_dir=str(tmp_path), export=False), CLIPArguments()), CLIPTask)
 
 
@@ -247,3 +241,25 @@ def test_r_precision_protocol_with_an_identity_model():
         clip_score(model, Tokenizer(), images, true[:3])
     with pytest.raises(ValueError, match="No captions"):
         clip_score(model, Tokenizer(), images[:0], [])
+
+
+def test_hfgen_train_clip_exports_a_transformers_folder(tmp_path):
+    """Guards the CLI door end to end: `hfgen train clip --dataset shapes` trains on the loop and its export is
+    the task's own transformers CLIP folder (safetensors, tokenizer, card) that plain transformers loads, with
+    the evaluation beside it (the loop's pipeline export and pipeline card do not apply to it)."""
+    from transformers import AutoTokenizer, CLIPModel
+
+    from hfgen.training import main
+
+    out = tmp_path / "clip"
+    summary = main("clip", ["--dataset", "shapes", "--resolution", "16", "--max_train_samples", "64", "--output_dir", str(out),
+                            "--max_train_steps", "3", "--train_batch_size", "16", "--report_to", "none", "--checkpointing_steps", "0",
+                            "--sample_steps", "0", "--final_eval_samples", "32", "--disable_tqdm"])
+    assert summary["steps"] == 3
+    files = set(os.listdir(out))
+    assert {"model.safetensors", "config.json", "README.md", "tokenizer.json"} <= files and "model_index.json" not in files
+    model = CLIPModel.from_pretrained(out, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert len(tokenizer("a red circle in the top left corner")["input_ids"]) > 4  # words, not one token
+    assert model.config.vision_config.image_size == 16
+    assert summary["model_card"] == str(out / "README.md")

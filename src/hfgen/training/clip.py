@@ -97,15 +97,6 @@ class CLIPTask(Task):
     @classmethod
     def from_arguments(cls, training_args, task_args: CLIPArguments) -> "CLIPTask":
         """The CLIP task of `hfgen train clip` / `scripts/train_clip.py`."""
-        from .loop import Trainer
-
-        if training_args.export and not getattr(Trainer, "supports_task_export", False):
-            # The loop exports diffusers pipelines; a CLIP folder is a transformers one (CLIPTask.export).
-            raise ConfigurationError(
-                "This version of the training loop cannot export a CLIP model (it exports diffusers pipelines): pass --no_export, "
-                "then write the transformers folder from the last checkpoint with python -c \"from hfgen.training.clip import "
-                "export_checkpoint; export_checkpoint('OUTPUT_DIR/checkpoints/checkpoint-N', 'FOLDER')\"."
-            )
         return cls(task_args, learning_rate=training_args.learning_rate)
 
     def __init__(self, clip_args: CLIPArguments = None, learning_rate=None):

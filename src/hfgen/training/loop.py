@@ -796,8 +796,7 @@ class Trainer:
                 alarms = self.monitor.update(step, metrics)
                 if best:
                     folder = os.path.join(self.args.output_dir, "best")
-                    from hfgen.hub import export_folder
-                    export_folder(pipe, folder, training_components=self.task.training_components(models))
+                    self.task.export(models, folder)
                     with open(os.path.join(folder, "eval_results.json"), "w") as f:
                         json.dump({**result, "step": step}, f, indent=2, default=float)
                     apply_umask_mode(folder)
@@ -900,16 +899,19 @@ class Trainer:
             summary["warnings"] = list(self.warnings)
             summary.update({k: os.path.join(out, v) if v else None for k, v in final.items()})
             if self.args.export:
-                from hfgen.hub import export_folder
-                export_folder(pipe, stage, training_components=self.task.training_components(models))
+                self.task.export(models, stage)
                 summary["pipeline"] = out
                 self._write_summary(summary, stage)  # the model card reads it
                 if self.args.final_eval_samples:
                     evaluation = self._final_evaluation(stage)
                     summary["metrics"] = evaluation["metrics"] if evaluation else None
-                from hfgen.hub import write_model_card
+                if os.path.isfile(os.path.join(stage, "model_index.json")):  # a pipeline: hfgen renders its card
+                    from hfgen.hub import write_model_card
 
-                summary["model_card"] = os.path.join(out, os.path.relpath(write_model_card(stage, repo_id=self.args.hub_model_id), stage))
+                    card = write_model_card(stage, repo_id=self.args.hub_model_id)
+                else:  # a folder of another kind (e.g. transformers' CLIP) comes with the task's own card
+                    card = os.path.join(stage, "README.md")
+                summary["model_card"] = os.path.join(out, os.path.relpath(card, stage)) if os.path.isfile(card) else None
             self._write_summary(summary, stage)
             apply_umask_mode(stage)  # safetensors writes weights 0600; the user's umask decides
         except BaseException as error:

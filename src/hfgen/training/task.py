@@ -130,6 +130,18 @@ class Task:
         """A diffusers pipeline over (unwrapped) `models` for sampling and export."""
         raise NotImplementedError
 
+    def export(self, models: dict[str, nn.Module], folder: str) -> str:
+        """Writes the trained `models` to `folder`: the loop's final export and `best/`.
+
+        The default is the family's pipeline plus its training components through
+        `hfgen.hub.export_folder` (the loop then renders the model card from `model_index.json`);
+        a family whose result is not a diffusers pipeline (e.g. a CLIP model: a transformers folder)
+        writes its own folder, and card, here. Returns `folder`.
+        """
+        from hfgen.hub import export_folder
+
+        return export_folder(self.build_pipeline(models), folder, training_components=self.training_components(models))
+
     def training_components(self, models: dict[str, nn.Module]) -> dict[str, nn.Module]:
         """Models exported beside the pipeline (e.g. the discriminator) so training can resume."""
         return {}
