@@ -1,0 +1,125 @@
+"""TextToImageGANPipeline (pipelines/pipeline_text_gan.py) and the text-gan task (hfgen.training.text_gan)."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+CAPTIONS = ["a red circle at the top left", "a blue square at the bottom right", "a green triangle in the center",
+            "a small red square on the left", "a blue circle on the right"]
+
+
+def get_dummy_components(seed: int = 0):
+    """Tiny G / text encoder / word tokenizer: a 16x16 DCGAN whose condition_dim is the encoder's pooled width."""
+    from transformers import CLIPTextModel
+
+    from hfgen import DCGANConfig, DCGANGenerator
+    from hfgen.text import build_word_tokenizer, tiny_text_encoder_config
+
+    torch.manual_seed(seed)
+    tokenizer = build_word_tokenizer(CAPTIONS, max_length=12)
+    text_encoder = CLIPTextModel(tiny_text_encoder_config(0, hidden_size=16, layers=1, heads=2, tokenizer=tokenizer)).eval()
+    config = DCGANConfig(image_size=16, num_channels=3, latent_dim=8, generator_channels=8, condition_dim=16)
+    return {"gan_generator": DCGANGenerator(config).eval(), "text_encoder": text_encoder, "tokenizer": tokenizer}
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    from hfgen.pipelines import TextToImageGANPipeline
+
+    return TextToImageGANPipeline(**get_dummy_components())
+
+
+def test_outputs_have_the_requested_types_and_shapes(pipe):
+    """Guards __call__: one PIL image per prompt and per num_images_per_prompt; np NHWC and pt NCHW in [0, 1]."""
+    out = pipe("a red circle at the top left", generator=torch.manual_seed(0))
+    assert len(out.images) == 1 and out.images[0].size == (16, 16)
+    images = pipe(CAPTIONS[:2], num_images_per_prompt=3, generator=torch.manual_seed(0), output_type="np").images
+    assert images.shape == (6, 16, 16, 3) and images.min() >= 0 and images.max() <= 1
+    pt = pipe(CAPTIONS[:2], generator=torch.manual_seed(0), output_type="pt", return_dict=False)[0]
+    assert pt.shape == (2, 3, 16, 16)
+
+
+def test_seeded_calls_are_deterministic_and_prompts_matter(pipe):
+    """Guards determinism with a generator, and that the text reaches G (two prompts, same z -> different images)."""
+    a = pipe(CAPTIONS[:2], generator=torch.manual_seed(3), output_type="np").images
+    b = pipe(CAPTIONS[:2], generator=torch.manual_seed(3), output_type="np").images
+    np.testing.assert_array_equal(a, b)
+    z = torch.randn(1, 8).repeat(2, 1)
+    same_z = pipe(CAPTIONS[:2], latents=z, output_type="np").images
+    assert np.abs(same_z[0] - same_z[1]).max() > 1e-4
+
+
+def test_num_images_per_prompt_repeats_each_prompt_consecutively(pipe):
+    """Guards the ordering: images of one prompt are consecutive, each with its own z."""
+    z = torch.randn(4, 8)
+    grouped = pipe(CAPTIONS[:2], num_images_per_prompt=2, latents=z, output_type="np").images
+    single = pipe([CAPTIONS[0], CAPTIONS[0], CAPTIONS[1], CAPTIONS[1]], latents=z, output_type="np").images
+    np.testing.assert_allclose(grouped, single, atol=1e-6)
+    assert np.abs(grouped[0] - grouped[1]).max() > 1e-4
+
+
+def test_prompt_embeds_path_equals_prompt_path(pipe):
+    """Guards prompt_embeds=: pipe.encode_prompt's output gives the same images as the prompt itself."""
+    embeds = pipe.encode_prompt(CAPTIONS[:3])
+    assert embeds.shape == (3, 16)
+    a = pipe(CAPTIONS[:3], generator=torch.manual_seed(1), output_type="np").images
+    b = pipe(prompt_embeds=embeds, generator=torch.manual_seed(1), output_type="np").images
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"prompt": []}, "empty list"),
+    ({"prompt": "a red circle", "prompt_embeds": torch.zeros(1, 16)}, "not both"),
+    ({}, "Pass prompt"),
+    ({"prompt_embeds": torch.zeros(2, 5)}, r"\[num_prompts, 16\]"),
+    ({"prompt": "a red circle", "num_images_per_prompt": 0}, "positive integer"),
+    ({"prompt": "a red circle", "latents": torch.zeros(3, 8)}, r"\[1, 8\]"),
+    ({"prompt": "a red circle", "output_type": "latent"}, "output_type"),
+])
+def test_bad_inputs_raise_errors_that_name_the_fix(pipe, kwargs, match):
+    """Guards the issue's bad-input list: each is a ValueError naming what to pass instead."""
+    with pytest.raises(ValueError, match=match):
+        pipe(**kwargs)
+
+
+def test_unknown_words_and_long_prompts_warn(pipe, caplog):
+    """Guards the named warnings: a prompt of unknown words only ([UNK]) and a prompt beyond max length."""
+    with caplog.at_level(logging.WARNING):
+        pipe("zebra xylophone", output_type="np")
+    assert "outside the tokenizer's vocabulary" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        pipe(" ".join(["red"] * 30), output_type="np")
+    assert "truncated" in caplog.text
+
+
+def test_exported_folder_loads_with_hfgen_and_without(pipe, tmp_path, run_without_hfgen):
+    """Guards the export: export_folder writes G as custom code and the text encoder/tokenizer the standard
+    way; the folder loads with TextToImageGANPipeline.from_pretrained and, in a process without hfgen,
+    with DiffusionPipeline.from_pretrained(trust_remote_code=True): the same images for the same seed."""
+    from hfgen.hub import export_folder
+    from hfgen.pipelines import TextToImageGANPipeline, load_pipeline
+
+    folder = tmp_path / "text-gan"
+    export_folder(pipe, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline_text_gan", "TextToImageGANPipeline"]
+    assert index["text_encoder"] == ["transformers", "CLIPTextModel"]
+    assert index["tokenizer"][0] == "transformers"
+    expected = pipe(CAPTIONS[:2], generator=torch.manual_seed(0), output_type="np").images
+    for loaded in (TextToImageGANPipeline.from_pretrained(folder), load_pipeline(folder)):
+        assert type(loaded) is TextToImageGANPipeline
+        np.testing.assert_allclose(loaded(CAPTIONS[:2], generator=torch.manual_seed(0), output_type="np").images, expected, atol=1e-5)
+    out = tmp_path / "out.npy"
+    stdout = run_without_hfgen(f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        pipe = DiffusionPipeline.from_pretrained({str(folder)!r}, trust_remote_code=True)
+        print("CLASS", type(pipe).__name__)
+        np.save({str(out)!r}, pipe({CAPTIONS[:2]!r}, generator=torch.manual_seed(0), output_type="np").images)
+    """)
+    assert "CLASS TextToImageGANPipeline" in stdout
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
