@@ -123,3 +123,73 @@ def test_exported_folder_loads_with_hfgen_and_without(pipe, tmp_path, run_withou
     """)
     assert "CLASS TextToImageGANPipeline" in stdout
     np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- the text-gan task
+
+
+def test_mismatched_rows_always_have_another_combination():
+    """Guards GAN-CLS's wrong captions: each row's partner has a different label (combination), the choice is random
+    among them, and a row whose label fills the whole batch gets -1 (the task then draws from the dataset)."""
+    from hfgen.training.text_gan import sample_mismatched
+
+    labels = torch.tensor([0, 0, 1, 2, 2, 2, 5, 1])
+    seen = set()
+    for seed in range(20):
+        picked = sample_mismatched(labels, torch.Generator().manual_seed(seed))
+        assert (picked >= 0).all() and (labels[picked] != labels).all()
+        seen.add(tuple(picked.tolist()))
+    assert len(seen) > 10  # random, not one fixed pairing
+    assert sample_mismatched(torch.tensor([3, 3, 3]), torch.Generator().manual_seed(0)).tolist() == [-1, -1, -1]
+
+
+def test_mismatched_texts_fall_back_to_other_combinations_of_the_dataset(tmp_path):
+    """Guards the fallback: a batch of one combination still gets captions of other combinations (from the data)."""
+    from hfgen.data.shapes import load_shapes
+    from hfgen.training.text_gan import TextGANArguments, TextGANTask
+
+    data = load_shapes(image_size=16, num_samples=64)
+    task = TextGANTask(TextGANArguments(generator_channels=8, discriminator_channels=8, latent_dim=8), batch_size=4)
+    task.setup(data)
+    label = int(data.storage["labels"][0])
+    rows = (torch.as_tensor(data.storage["labels"]) == label).nonzero().flatten()[:1].repeat(4)
+    batch = data.get_batch(rows, generator=torch.Generator().manual_seed(0))
+    wrong = task.mismatched_texts(batch["text"], batch["labels"], torch.Generator().manual_seed(0))
+    by_caption = {c: int(l) for texts, l in zip(data.texts, data.storage["labels"]) for c in texts}
+    assert len(wrong) == 4 and all(by_caption[c] != label for c in wrong)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"class_conditional": True}, "captions are the condition"),
+                                           ({"preset": "wgan-gp"}, "--gp_weight is not supported")])
+def test_text_gan_refuses_settings_that_do_not_apply(kwargs, match):
+    """Guards the flags that would be silently wrong for text conditioning: each a ConfigurationError naming the flag."""
+    from hfgen.training import ConfigurationError
+    from hfgen.training.text_gan import TextGANArguments, TextGANTask
+
+    with pytest.raises(ConfigurationError, match=match):
+        TextGANTask(TextGANArguments(**kwargs))
+
+
+def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
+    """Guards the task end to end: `hfgen train text-gan --dataset shapes` trains G and D (GAN-CLS + GAN-INT, hinge)
+    on the loop with a frozen text encoder, exports a TextToImageGANPipeline folder (text encoder and tokenizer the
+    standard way, a card, a grid with its prompts, attribute accuracy) that loads with from_pretrained and takes a prompt."""
+    from hfgen.pipelines import TextToImageGANPipeline
+    from hfgen.training import main
+
+    out = tmp_path / "tg"
+    summary = main("text-gan", ["--dataset", "shapes", "--resolution", "16", "--max_train_samples", "64", "--output_dir", str(out),
+                                "--max_train_steps", "3", "--train_batch_size", "16", "--report_to", "none", "--checkpointing_steps", "0",
+                                "--sample_steps", "0", "--final_eval_samples", "48", "--disable_tqdm", "--generator_channels", "8",
+                                "--discriminator_channels", "8", "--latent_dim", "8", "--text_hidden_size", "32"])
+    assert summary["steps"] == 3
+    index = json.loads((out / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline_text_gan", "TextToImageGANPipeline"]
+    assert index["text_encoder"] == ["transformers", "CLIPTextModel"] and (out / "discriminator").is_dir()
+    assert "train_all_three" in summary["metrics"] and "heldout_all_three" in summary["metrics"]
+    assert "text-to-image" in (out / "README.md").read_text()
+    assert "a red circle at the top left" in (out / "samples_prompts.txt").read_text()
+    pipe = TextToImageGANPipeline.from_pretrained(out)
+    assert pipe.gan_generator.config.condition_dim == 32
+    images = pipe("a blue square at the bottom right", num_images_per_prompt=2, generator=torch.manual_seed(0), output_type="np").images
+    assert images.shape == (2, 16, 16, 3)
