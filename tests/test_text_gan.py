@@ -96,10 +96,22 @@ def test_unknown_words_and_long_prompts_warn(pipe, caplog):
     assert "truncated" in caplog.text
 
 
-def test_exported_folder_loads_with_hfgen_and_without(pipe, tmp_path, run_without_hfgen):
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
+
+    with LocalHubServer() as server:
+        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
+        yield server
+
+
+def test_exported_folder_loads_with_hfgen_and_without(pipe, tmp_path, hub, run_without_hfgen):
     """Guards the export: export_folder writes G as custom code and the text encoder/tokenizer the standard
     way; the folder loads with TextToImageGANPipeline.from_pretrained and, in a process without hfgen,
-    with DiffusionPipeline.from_pretrained(trust_remote_code=True): the same images for the same seed."""
+    with DiffusionPipeline.from_pretrained(trust_remote_code=True) from the folder AND from a Hub repo id
+    (local Hub server): the same images for the same seed."""
+    from huggingface_hub import HfApi
+
     from hfgen.hub import export_folder
     from hfgen.pipelines import TextToImageGANPipeline, load_pipeline
 
@@ -113,16 +125,24 @@ def test_exported_folder_loads_with_hfgen_and_without(pipe, tmp_path, run_withou
     for loaded in (TextToImageGANPipeline.from_pretrained(folder), load_pipeline(folder)):
         assert type(loaded) is TextToImageGANPipeline
         np.testing.assert_allclose(loaded(CAPTIONS[:2], generator=torch.manual_seed(0), output_type="np").images, expected, atol=1e-5)
-    out = tmp_path / "out.npy"
+    HfApi().create_repo("test-user/text-gan")
+    HfApi().upload_folder(folder_path=folder, repo_id="test-user/text-gan")
+    out = tmp_path / "out.npz"
     stdout = run_without_hfgen(f"""
         import numpy as np, torch
         from diffusers import DiffusionPipeline
-        pipe = DiffusionPipeline.from_pretrained({str(folder)!r}, trust_remote_code=True)
-        print("CLASS", type(pipe).__name__)
-        np.save({str(out)!r}, pipe({CAPTIONS[:2]!r}, generator=torch.manual_seed(0), output_type="np").images)
+        results = {{}}
+        for source in ("test-user/text-gan", {str(folder)!r}):
+            pipe = DiffusionPipeline.from_pretrained(source, trust_remote_code=True)
+            print("CLASS", type(pipe).__name__, type(pipe.tokenizer).__name__)
+            results[source.replace("/", "_")] = pipe({CAPTIONS[:2]!r}, generator=torch.manual_seed(0), output_type="np").images
+        np.savez({str(out)!r}, **results)
     """)
-    assert "CLASS TextToImageGANPipeline" in stdout
-    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
+    assert stdout.count("CLASS TextToImageGANPipeline ") == 2
+    result = np.load(out)
+    assert len(result.files) == 2
+    for key in result.files:
+        np.testing.assert_allclose(result[key], expected, atol=1e-5)
 
 
 # ----------------------------------------------------------------------------- the text-gan task
