@@ -213,3 +213,38 @@ def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
     assert pipe.gan_generator.config.condition_dim == 32
     images = pipe("a blue square at the bottom right", num_images_per_prompt=2, generator=torch.manual_seed(0), output_type="np").images
     assert images.shape == (2, 16, 16, 3)
+
+
+def test_text_encoder_flag_loads_a_clip_export_frozen(tmp_path):
+    """Guards `--text_encoder FOLDER`: the text tower of a `hfgen train clip` export (and its tokenizer) is the task's
+    frozen encoder, G and D take its width as condition_dim; the default random encoder leaves --seed in charge of G."""
+    from transformers import CLIPConfig, CLIPModel, CLIPVisionConfig
+
+    from hfgen.data.shapes import load_shapes
+    from hfgen.text import build_word_tokenizer, tiny_text_encoder_config
+    from hfgen.training.clip import export_clip_folder
+    from hfgen.training.text_gan import TextGANArguments, TextGANTask
+
+    data = load_shapes(image_size=16, num_samples=32)
+    tokenizer = build_word_tokenizer(data.texts, max_length=16)
+    text = tiny_text_encoder_config(0, hidden_size=24, layers=1, heads=2, tokenizer=tokenizer)
+    vision = CLIPVisionConfig(hidden_size=24, intermediate_size=48, num_hidden_layers=1, num_attention_heads=2, image_size=16, patch_size=4)
+    clip = CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=24))
+    export_clip_folder(clip, tokenizer, str(tmp_path / "clip"))
+
+    small = dict(generator_channels=8, discriminator_channels=8, latent_dim=8)
+    task = TextGANTask(TextGANArguments(text_encoder=str(tmp_path / "clip"), **small))
+    task.setup(data)
+    assert task.config.condition_dim == 24 and task.models["discriminator"].config.condition_dim == 24
+    torch.testing.assert_close(task.models["text_encoder"].get_input_embeddings().weight, clip.text_model.get_input_embeddings().weight)
+    assert task.frozen_models == ("text_encoder",)
+
+    inits = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        default = TextGANTask(TextGANArguments(**small))
+        default.setup(data)
+        inits.append((default.models["text_encoder"].get_input_embeddings().weight.clone(),
+                      next(default.models["generator"].parameters()).detach().clone()))
+    torch.testing.assert_close(inits[0][0], inits[1][0])  # the random encoder is fixed
+    assert not torch.equal(inits[0][1], inits[1][1])  # G's initialisation still follows the seed

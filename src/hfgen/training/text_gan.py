@@ -106,9 +106,12 @@ class TextGANTask(GANTask):
             self.text_encoder_source = a.text_encoder
         else:
             self.tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
-            torch.manual_seed(0)  # the random encoder is part of the model: the same for every process and run
             config = tiny_text_encoder_config(0, hidden_size=a.text_hidden_size, layers=1, heads=2, tokenizer=self.tokenizer)
-            text_encoder = CLIPTextModel(config)
+            # The random encoder is part of the model: the same in every process (seed 0), drawn from a forked RNG
+            # so that --seed still decides G and D's initialisation.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                text_encoder = CLIPTextModel(config)
             self.text_encoder_source = "random (frozen, built from the captions)"
         text_encoder.eval().requires_grad_(False)
         super().setup(dataset)
