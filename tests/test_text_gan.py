@@ -209,6 +209,10 @@ def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
     assert "train_all_three" in summary["metrics"] and "heldout_all_three" in summary["metrics"]
     assert "text-to-image" in (out / "README.md").read_text()
     assert "a red circle at the top left" in (out / "samples_prompts.txt").read_text()
+    from PIL import Image
+
+    grid = np.asarray(Image.open(out / "samples.png").convert("L"))
+    assert grid.shape[1] > grid.shape[0] and (grid[:, -100:] < 128).any()  # the prompts are written right of the rows
     pipe = TextToImageGANPipeline.from_pretrained(out)
     assert pipe.gan_generator.config.condition_dim == 32
     images = pipe("a blue square at the bottom right", num_images_per_prompt=2, generator=torch.manual_seed(0), output_type="np").images

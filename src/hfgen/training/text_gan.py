@@ -221,7 +221,9 @@ class TextGANTask(GANTask):
         # The prompts of the rows, beside the grid (samples.png -> samples_prompts.txt).
         with open(os.path.splitext(path)[0] + "_prompts.txt", "w", encoding="utf-8") as f:
             f.write("\n".join(self.prompts) + "\n")
-        return save_image_grid(images, path, nrow=per_prompt, scale=max(1, min(4, 128 // images.shape[1])))
+        save_image_grid(images, path, nrow=per_prompt, scale=max(1, min(4, 128 // images.shape[1])))
+        _write_row_labels(path, self.prompts)
+        return path
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
         """Attribute accuracy on the shapes prompts (`TextShapesEvaluator`)."""
@@ -233,6 +235,21 @@ class TextGANTask(GANTask):
         out.update(task=self.name, text_gan=asdict(self.gan_args), text_encoder=getattr(self, "text_encoder_source", None),
                    sample_prompts=getattr(self, "prompts", None))
         return out
+
+
+def _write_row_labels(path: str, labels) -> None:
+    """Writes each row's label (its prompt) to the right of the grid at `path`, in place."""
+    from PIL import Image, ImageDraw
+
+    grid = Image.open(path).convert("RGB")
+    row_height = grid.height / len(labels)
+    width = 8 + 6 * max(len(label) for label in labels)  # PIL's default bitmap font: ~6 px per character
+    out = Image.new("RGB", (grid.width + width, grid.height), "white")
+    out.paste(grid, (0, 0))
+    draw = ImageDraw.Draw(out)
+    for i, label in enumerate(labels):
+        draw.text((grid.width + 4, int((i + 0.5) * row_height) - 5), label, fill="black")
+    out.save(path)
 
 
 class TextShapesEvaluator:
