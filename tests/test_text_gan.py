@@ -163,6 +163,17 @@ def test_mismatched_rows_always_have_another_combination():
     assert sample_mismatched(torch.tensor([3, 3, 3]), torch.Generator().manual_seed(0)).tolist() == [-1, -1, -1]
 
 
+def test_rows_without_labels_are_told_apart_by_their_captions():
+    """Guards captioned data without labels: the mismatched caption is then another caption (never the row's own)."""
+    from hfgen.training.text_gan import TextGANTask, sample_mismatched
+
+    texts = ["a red circle", "a blue square", "a red circle", "a green triangle"]
+    ids = TextGANTask._content_ids({"text": texts})
+    assert ids.tolist() == [0, 1, 0, 2]
+    picked = sample_mismatched(ids, torch.Generator().manual_seed(0)).tolist()
+    assert all(texts[j] != texts[i] for i, j in enumerate(picked))
+
+
 def test_mismatched_texts_fall_back_to_other_combinations_of_the_dataset(tmp_path):
     """Guards the fallback: a batch of one combination still gets captions of other combinations (from the data)."""
     from hfgen.data.shapes import load_shapes

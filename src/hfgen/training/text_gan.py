@@ -114,20 +114,17 @@ class TextGANTask(GANTask):
                 text_encoder = CLIPTextModel(config)
             self.text_encoder_source = "random (frozen, built from the captions)"
         text_encoder.eval().requires_grad_(False)
-        super().setup(dataset)
-        dim = int(text_encoder.config.hidden_size)
-        self.config.condition_dim = dim
-        for model in self.models.values():
-            model.config.condition_dim = dim
-        # Rebuild G and D with the condition input (the GAN task built them unconditional).
-        from hfgen.models import FAMILIES
-
-        generator_cls, discriminator_cls = FAMILIES[type(self.config)]
-        self.models = {"generator": generator_cls(self.config),
-                       "discriminator": discriminator_cls(self.config.__class__(**self.config.to_diff_dict())),
-                       "text_encoder": text_encoder}
+        self.text_dim = int(text_encoder.config.hidden_size)  # CLIPTextModel's pooler_output width
+        super().setup(dataset)  # G and D, with condition_dim = text_dim (see _config)
+        self.models["text_encoder"] = text_encoder
         self.prompts = list(a.sample_prompts.split("|")) if a.sample_prompts else list(DEFAULT_PROMPTS)
         self._dataset = dataset
+
+    def _config(self, dataset):
+        """The GAN task's DCGAN config with the text condition: condition_dim = the text encoder's pooled width."""
+        config = super()._config(dataset)
+        config.condition_dim = self.text_dim
+        return config
 
     def _announce(self, dataset) -> None:
         from accelerate.state import PartialState
@@ -149,6 +146,15 @@ class TextGANTask(GANTask):
                                              attention_mask=inputs["attention_mask"].to(ctx.device))
         return out.pooler_output.detach()
 
+    @staticmethod
+    def _content_ids(batch: dict) -> torch.Tensor:
+        """What tells the content of two rows apart: their labels (shapes: the attribute combination), else their
+        caption text (data without labels: a mismatched caption then differs at least in wording)."""
+        if "labels" in batch:
+            return batch["labels"]
+        ids = {text: i for i, text in enumerate(dict.fromkeys(batch["text"]))}
+        return torch.tensor([ids[t] for t in batch["text"]])
+
     def mismatched_texts(self, texts, labels, generator) -> list[str]:
         """A caption of another combination for each row (`sample_mismatched`; a row whose whole batch shares its
         label takes a caption of another label from the dataset)."""
@@ -158,8 +164,11 @@ class TextGANTask(GANTask):
             if j >= 0:
                 out.append(texts[j])
                 continue
-            data_labels = torch.as_tensor(self._dataset.storage["labels"]).reshape(-1)
-            others = (data_labels != int(labels[i])).nonzero().flatten()
+            if "labels" in self._dataset.storage:
+                others = (torch.as_tensor(self._dataset.storage["labels"]).reshape(-1) != int(labels[i])).nonzero().flatten()
+            else:  # no labels: any row whose captions do not include this one
+                others = torch.tensor([r for r, t in enumerate(self._dataset.texts)
+                                       if texts[i] not in (t if isinstance(t, (list, tuple)) else [t])], dtype=torch.long)
             if len(others) == 0:
                 raise ConfigurationError("--matching_aware true needs images of at least two different labels (combinations).")
             row = int(others[torch.randint(len(others), (1,)).item()])
@@ -179,7 +188,7 @@ class TextGANTask(GANTask):
         loss = self.adversarial.discriminator_loss(real_logits, fake_logits, real_label=self.real_label)
         losses = {"fake_term": loss.detach()}
         if self.gan_args.matching_aware:
-            wrong = self._embed(self.mismatched_texts(texts, batch["labels"], ctx.generator), ctx)
+            wrong = self._embed(self.mismatched_texts(texts, self._content_ids(batch), ctx.generator), ctx)
             wrong_loss = self.adversarial.discriminator_loss(real_logits, D(real, condition_embeds=wrong), real_label=self.real_label)
             # Reed et al.: real + (fake + wrong) / 2; each registry loss holds the real term, hence the average.
             loss = 0.5 * (loss + wrong_loss)
