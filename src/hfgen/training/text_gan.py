@@ -27,8 +27,9 @@ from .args import ConfigurationError
 from .gan import GANArguments, GANTask
 from .task import StepContext
 
-DEFAULT_PROMPTS = ("a red circle at the top left", "a green square at the bottom right", "a blue triangle in the center",
-                   "a red square at the top right", "a green circle at the bottom left", "a blue circle in the center")
+# The grid's default prompts on --dataset shapes: (colour, shape, position) of four training combinations and two
+# held-out ones (hfgen.data.shapes.HELD_OUT), in the first caption template.
+SHAPES_GRID = ((1, 0, 2), (2, 1, 0), (3, 2, 3), (0, 1, 3), (0, 0, 0), (2, 2, 2))
 
 
 @dataclass
@@ -117,7 +118,7 @@ class TextGANTask(GANTask):
         self.text_dim = int(text_encoder.config.hidden_size)  # CLIPTextModel's pooler_output width
         super().setup(dataset)  # G and D, with condition_dim = text_dim (see _config)
         self.models["text_encoder"] = text_encoder
-        self.prompts = list(a.sample_prompts.split("|")) if a.sample_prompts else list(DEFAULT_PROMPTS)
+        self.prompts, self.prompt_labels = _grid_prompts(dataset, a.sample_prompts)
         self._dataset = dataset
 
     def _config(self, dataset):
@@ -229,9 +230,9 @@ class TextGANTask(GANTask):
         images = pipeline(self.prompts, num_images_per_prompt=per_prompt, generator=generator, output_type="np").images
         # The prompts of the rows, beside the grid (samples.png -> samples_prompts.txt).
         with open(os.path.splitext(path)[0] + "_prompts.txt", "w", encoding="utf-8") as f:
-            f.write("\n".join(self.prompts) + "\n")
+            f.write("\n".join(self.prompt_labels) + "\n")
         save_image_grid(images, path, nrow=per_prompt, scale=max(1, min(4, 128 // images.shape[1])))
-        _write_row_labels(path, self.prompts)
+        _write_row_labels(path, self.prompt_labels)
         return path
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
@@ -242,8 +243,26 @@ class TextGANTask(GANTask):
         """Settings for logs and model cards."""
         out = super().describe()
         out.update(task=self.name, text_gan=asdict(self.gan_args), text_encoder=getattr(self, "text_encoder_source", None),
-                   sample_prompts=getattr(self, "prompts", None))
+                   sample_prompts=getattr(self, "prompt_labels", None))
         return out
+
+
+def _grid_prompts(dataset, sample_prompts: Optional[str]) -> tuple[list[str], list[str]]:
+    """The sample grid's prompts and their row labels: `--sample_prompts` ('|'-separated), else shapes prompts of
+    training and held-out combinations (labelled so), else the data's first six distinct captions."""
+    if sample_prompts:
+        prompts = [p.strip() for p in sample_prompts.split("|") if p.strip()]
+        if not prompts:
+            raise ConfigurationError("--sample_prompts holds no prompt: pass prompts separated by '|', e.g. 'a red circle|a blue square'.")
+        return prompts, prompts
+    if dataset.name == "shapes":
+        from hfgen.data.shapes import HELD_OUT, caption_for
+
+        prompts = [caption_for(*combo) for combo in SHAPES_GRID]
+        return prompts, [p + (" (held out)" if combo in HELD_OUT else "") for p, combo in zip(prompts, SHAPES_GRID)]
+    captions = [c for t in dataset.texts for c in (t if isinstance(t, (list, tuple)) else [t]) if c]
+    prompts = list(dict.fromkeys(captions))[:6]
+    return prompts, prompts
 
 
 def _write_row_labels(path: str, labels) -> None:
