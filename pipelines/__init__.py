@@ -6,9 +6,10 @@ from hfgen import models as _models  # noqa: F401  (registers hfgen's configs wi
 
 from .hfgen_pipeline_utils import read_model_index, refuse_pickle_weights, resolve_folder
 from .pipeline_gan import GANPipeline
+from .pipeline_text_gan import TextToImageGANPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
-PIPELINES = {"GANPipeline": GANPipeline}
+PIPELINES = {"GANPipeline": GANPipeline, "TextToImageGANPipeline": TextToImageGANPipeline}
 
 
 def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
@@ -43,4 +44,4 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     )
 
 
-__all__ = ["GANPipeline", "PIPELINES", "load_pipeline"]
+__all__ = ["GANPipeline", "PIPELINES", "TextToImageGANPipeline", "load_pipeline"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .args import ConfigurationError, TrainingArguments, parse_args
 from .clip import CLIPArguments, CLIPTask
 from .gan import PRESETS, GANArguments, GANTask
+from .text_gan import TextGANArguments, TextGANTask
 from .lock import OutputDirLockedError
 from .loop import EpochBatcher, Trainer, TrainingDivergedError
 from .state import CorruptCheckpointError, StorageError
@@ -26,6 +27,7 @@ class TaskSpec:
 TASKS: dict[str, TaskSpec] = {
     "gan": TaskSpec(GANTask, GANArguments, "GAN, WGAN (clip / GP), f-GAN, hinge + SN, LSGAN, class-conditional"),
     "clip": TaskSpec(CLIPTask, CLIPArguments, "a small CLIPModel trained contrastively on image-caption pairs (text encoder + metrics)"),
+    "text-gan": TaskSpec(TextGANTask, TextGANArguments, "text-to-image GAN-INT-CLS (DCGAN G and projection D on a frozen text encoder)"),
 }
 
 
