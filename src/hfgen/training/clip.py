@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from .args import ConfigurationError
-from .task import Phase, StepContext, Task
+from .task import Phase, StepContext, Task, require_captioned_images
 
 # What the vision tower expects: hfgen's training images in [-1, 1] = (x - 0.5) / 0.5 for x in [0, 1].
 IMAGE_MEAN, IMAGE_STD = 0.5, 0.5
@@ -123,12 +123,7 @@ class CLIPTask(Task):
         from hfgen.text import build_word_tokenizer, tiny_text_encoder_config
 
         a = self.clip_args
-        if dataset.kind != "image" or not dataset.has_text:
-            raise ConfigurationError(
-                f"hfgen train clip needs images with captions; {dataset.describe()} has "
-                f"{'no images' if dataset.kind != 'image' else 'no captions'}: pass an image dataset with a caption column "
-                "(--caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
-            )
+        require_captioned_images(dataset, "hfgen train clip")
         if dataset.image_size % a.patch_size:
             raise ConfigurationError(f"--patch_size {a.patch_size} must divide the image resolution {dataset.image_size} (see --resolution).")
         self.tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length, lowercase=a.lowercase)

@@ -230,3 +230,15 @@ class Task:
     def describe(self) -> dict:
         """Plain-JSON summary of the task's settings (for logs and model cards)."""
         return {"task": self.name}
+
+
+def require_captioned_images(dataset, command: str) -> None:
+    """Raises ConfigurationError unless `dataset` holds images with captions (text-conditioned tasks)."""
+    from .args import ConfigurationError
+
+    if dataset.kind != "image" or not dataset.has_text:
+        missing = "no images" if dataset.kind != "image" else "no captions"
+        raise ConfigurationError(
+            f"{command} needs images with captions; {dataset.describe()} has {missing}: pass a captioned image dataset "
+            "(--dataset shapes, --caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
+        )

@@ -25,7 +25,7 @@ import torch
 
 from .args import ConfigurationError
 from .gan import GANArguments, GANTask
-from .task import StepContext
+from .task import StepContext, require_captioned_images
 
 # The grid's default prompts on --dataset shapes: (colour, shape, position) of four training combinations and two
 # held-out ones (hfgen.data.shapes.HELD_OUT), in the first caption template.
@@ -95,12 +95,7 @@ class TextGANTask(GANTask):
         from hfgen.text import build_word_tokenizer, load_text_encoder, tiny_text_encoder_config
 
         a = self.gan_args
-        if dataset.kind != "image" or not dataset.has_text:
-            raise ConfigurationError(
-                f"hfgen train text-gan needs images with captions; {dataset.describe()} has "
-                f"{'no images' if dataset.kind != 'image' else 'no captions'}: pass a captioned image dataset "
-                "(--dataset shapes, --caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
-            )
+        require_captioned_images(dataset, "hfgen train text-gan")
         sample = [c for t in dataset.texts[:64] for c in (t if isinstance(t, (list, tuple)) else [t]) if c]
         if a.text_encoder:
             self.tokenizer, text_encoder = load_text_encoder(a.text_encoder, sample_captions=sample)
