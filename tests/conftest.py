@@ -79,3 +79,24 @@ def kill_launched_workers(marker: str) -> None:
     import subprocess
 
     subprocess.run(["pkill", "-9", "-f", marker], check=False)
+
+
+@pytest.fixture
+def isolated_datasets_cache(monkeypatch, tmp_path_factory):
+    """A private, offline `datasets` cache for one test: never the network, never the user's cache."""
+    home = tmp_path_factory.mktemp("hf_home")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests: the machine's cores are shared."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -24,13 +24,8 @@ from hfgen.data import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _offline_env(monkeypatch, tmp_path_factory):
-    home = tmp_path_factory.mktemp("hf_home")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_DATASETS_CACHE", str(home / "datasets"))
+# Never the network or the user's HF cache (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_datasets_cache")
 
 
 # ------------------------------------------------------------------------------------ uint8 images

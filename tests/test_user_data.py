@@ -23,13 +23,7 @@ TINY_MLP = ["--hidden_dim", "16", "--num_layers", "2"]
 QUIET = ["--report_to", "none", "--checkpointing_steps", "0", "--sample_steps", "0", "--disable_tqdm", "true"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One torch thread: the machine's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def _mixture(n=400, seed=0):
