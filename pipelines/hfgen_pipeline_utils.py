@@ -457,3 +457,70 @@ class HfgenPipelineMixin:
         if dtype is not None:
             pipe.to(dtype=dtype)
         return pipe
+
+
+def prepare_image_input(image: Any, image_size: int, num_channels: int, *, role: str = "image"):
+    """Turns a pipeline's image input into a float tensor [N, num_channels, image_size, image_size] in [-1, 1].
+
+    Accepted, as in diffusers' image-to-image pipelines: a `PIL.Image.Image` or a list of them; a numpy
+    array [H, W], [H, W, C] or [N, H, W, C] (uint8 in [0, 255] or float in [0, 1]); a torch tensor
+    [C, H, W] or [N, C, H, W] in [0, 1]; or a list of arrays/tensors. Images of another size are
+    resized (bicubic) to the size the model was trained at, and images with another channel count
+    are converted (grayscale <-> RGB, alpha dropped), each with one warning naming what was done.
+    """
+    import numpy as np
+    import torch
+    from diffusers.utils import logging as diffusers_logging
+    from PIL import Image
+
+    logger = diffusers_logging.get_logger(__name__)
+    if image is None or (isinstance(image, (list, tuple)) and len(image) == 0):
+        raise ValueError(f"`{role}` is empty: pass a PIL image, a numpy array, a torch tensor or a non-empty list of them.")
+    items = list(image) if isinstance(image, (list, tuple)) else [image]
+    if isinstance(image, np.ndarray) and image.ndim == 4:
+        items = list(image)
+    if isinstance(image, torch.Tensor) and image.ndim == 4:
+        items = list(image)
+    mode = "RGB" if num_channels == 3 else "L" if num_channels == 1 else None
+    if mode is None:
+        raise ValueError(f"Only 1- or 3-channel models take image input, this one has {num_channels} channels.")
+    converted, resized = set(), set()
+    tensors = []
+    for index, item in enumerate(items):
+        if isinstance(item, torch.Tensor):
+            if item.ndim != 3 or item.shape[0] not in (1, 3, 4):
+                raise ValueError(f"`{role}` tensor {index} must be [C, H, W] or [N, C, H, W] with C in 1, 3, 4; got {tuple(item.shape)}.")
+            if item.min() < 0 or item.max() > 1:
+                raise ValueError(
+                    f"`{role}` tensor {index} has values in [{float(item.min()):.2f}, {float(item.max()):.2f}]: tensors are "
+                    "expected in [0, 1] (as in diffusers' image pipelines); pass (x + 1) / 2 for [-1, 1] data."
+                )
+            item = item.detach().float().cpu().permute(1, 2, 0).numpy()
+        if isinstance(item, np.ndarray):
+            array = item
+            if array.ndim == 3 and array.shape[-1] == 1:
+                array = array[..., 0]
+            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+                raise ValueError(f"`{role}` array {index} must be [H, W], [H, W, C] or [N, H, W, C]; got {item.shape}.")
+            if array.dtype != np.uint8:
+                if array.min() < 0 or array.max() > 1:
+                    raise ValueError(f"`{role}` float array {index} must hold values in [0, 1] (or be uint8 in [0, 255]).")
+                array = np.round(array * 255).astype(np.uint8)
+            item = Image.fromarray(array)
+        if not isinstance(item, Image.Image):
+            raise TypeError(f"`{role}` item {index} is a {type(item).__name__}; pass PIL images, numpy arrays or torch tensors.")
+        if item.mode != mode:
+            converted.add(f"{item.mode} -> {mode}")
+            item = item.convert(mode)
+        if item.size != (image_size, image_size):
+            resized.add(f"{item.size[0]}x{item.size[1]}")
+            item = item.resize((image_size, image_size), Image.BICUBIC)
+        array = np.asarray(item, dtype=np.float32) / 127.5 - 1.0
+        tensors.append(torch.from_numpy(array.reshape(image_size, image_size, num_channels)).permute(2, 0, 1))
+    if converted:
+        logger.warning(f"Converted the {role} colour mode ({', '.join(sorted(converted))}): this model takes {num_channels}-channel images.")
+    if resized:
+        logger.warning(
+            f"Resized the {role} from {', '.join(sorted(resized))} to {image_size}x{image_size}, the size this model was trained at."
+        )
+    return torch.stack(tensors)

@@ -439,3 +439,33 @@ def test_pipeline_files_relative_imports_are_exported(tmp_path, monkeypatch):
     assert {"pipeline_greeting.py", "shared_io.py", "modeling_dcgan.py"} <= set(os.listdir(tmp_path / "saved"))
     assert json.loads((tmp_path / "saved" / "model_index.json").read_text())["_class_name"] == [
         "pipeline_greeting", "GreetingPipeline"]
+
+
+def test_prepare_image_input_accepts_the_diffusers_input_kinds(caplog):
+    """Image-to-image pipelines (Pix2Pix, CycleGAN) share one input conversion: PIL, lists, numpy (uint8 or
+    [0, 1] floats), torch [0, 1]; other sizes are resized and other modes converted, each said once."""
+    import logging
+
+    import numpy as np
+    from PIL import Image
+
+    from hfgen.pipelines.hfgen_pipeline_utils import prepare_image_input
+
+    rgb = np.zeros((8, 8, 3), dtype=np.uint8)
+    rgb[:4] = 255
+    pil = Image.fromarray(rgb)
+    expected = torch.from_numpy(rgb.astype(np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
+    torch.testing.assert_close(prepare_image_input(pil, 8, 3), expected)
+    torch.testing.assert_close(prepare_image_input([pil, pil], 8, 3), expected.repeat(2, 1, 1, 1))
+    torch.testing.assert_close(prepare_image_input(rgb.astype(np.float32) / 255, 8, 3), expected)
+    torch.testing.assert_close(prepare_image_input(torch.from_numpy(rgb).permute(2, 0, 1)[None] / 255.0, 8, 3), expected)
+    with caplog.at_level(logging.WARNING):
+        gray = prepare_image_input(Image.fromarray(rgb[..., 0]).resize((16, 16)), 8, 3)
+    assert gray.shape == (1, 3, 8, 8)
+    assert "L -> RGB" in caplog.text and "Resized the image from 16x16 to 8x8" in caplog.text
+    with pytest.raises(ValueError, match="expected in \\[0, 1\\]"):
+        prepare_image_input(torch.full((3, 8, 8), -1.0), 8, 3)
+    with pytest.raises(ValueError, match="is empty"):
+        prepare_image_input([], 8, 3)
+    with pytest.raises(TypeError, match="str"):
+        prepare_image_input("a.png", 8, 3)

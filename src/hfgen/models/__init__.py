@@ -7,9 +7,17 @@ load with hfgen's installed classes (no `trust_remote_code` needed where hfgen i
 from transformers import AutoConfig
 
 from .dcgan import SUPPORTED_IMAGE_SIZES, DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from .image2image import (
+    PatchDiscriminator,
+    PatchDiscriminatorConfig,
+    ResnetGenerator,
+    ResnetGeneratorConfig,
+    UNetGenerator,
+    UNetGeneratorConfig,
+)
 from .mlp import MLPDiscriminator, MLPGANConfig, MLPGenerator
 
-for _config in (DCGANConfig, MLPGANConfig):
+for _config in (DCGANConfig, MLPGANConfig, UNetGeneratorConfig, ResnetGeneratorConfig, PatchDiscriminatorConfig):
     AutoConfig.register(_config.model_type, _config, exist_ok=True)
 
 # (generator, discriminator) classes of each family, by config class.
@@ -25,6 +33,12 @@ __all__ = [
     "MLPGANConfig",
     "MLPGenerator",
     "MLPDiscriminator",
+    "UNetGeneratorConfig",
+    "UNetGenerator",
+    "ResnetGeneratorConfig",
+    "ResnetGenerator",
+    "PatchDiscriminatorConfig",
+    "PatchDiscriminator",
     "SUPPORTED_IMAGE_SIZES",
     "FAMILIES",
 ]
