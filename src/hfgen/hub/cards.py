@@ -58,6 +58,14 @@ EMBEDDED_DATASET_INFO: dict[str, dict[str, str]] = {
             "digits test set)"
         ),
     },
+    "mnist5k-unpaired": {
+        "title": "MNIST-5k unpaired domains",
+        "description": (
+            "hfgen's embedded unpaired domains for CycleGAN: the 5,000 MNIST-5k digits split into two disjoint halves, "
+            "A = plain white-on-black digits, B = the other half in dark-blue ink on striped light-yellow paper, "
+            "both 32x32 RGB, 250 held-out images per domain (`hfgen.data.styled_digits`)"
+        ),
+    },
     "mnist5k": {
         "title": "MNIST-5k",
         "description": (
@@ -93,6 +101,12 @@ METRIC_INFO: dict[str, tuple[str, str, Optional[str]]] = {
     "reverse_kl": ("reverse_kl", "Reverse KL over modes (nats)", "lower"),
     "condition_accuracy": ("condition_accuracy", "Condition accuracy (classifier agrees with the requested label)", "higher"),
     "l1": ("l1", "L1 to the target image", "lower"),
+    # unpaired translation (CycleGAN), per direction
+    **{f"{d}_{key}": (f"{d}_{key}", f"{label} ({arrow})", better)
+       for d, arrow in (("a_to_b", "A -> B"), ("b_to_a", "B -> A"))
+       for key, label, better in (("fid", "FID vs the target domain", "lower"),
+                                  ("content_accuracy", "Content kept (target classifier gives the source label)", "higher"),
+                                  ("cycle_l1", "Cycle L1 (reconstruction)", "lower"))},
     "psnr": ("psnr", "PSNR to the target image (dB)", "higher"),
     "ssim": ("ssim", "SSIM to the target image", "higher"),
 }
