@@ -83,6 +83,8 @@ def _sample(argv: list[str]) -> int:
                              "default: drawn uniformly.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
+    parser.add_argument("--input", default=None, help="Image-to-image models: an image file or a folder of images to translate.")
+    parser.add_argument("--direction", default=None, help="CycleGAN: a_to_b (default) or b_to_a.")
     args = parser.parse_args(argv)
     import inspect
 
@@ -95,6 +97,12 @@ def _sample(argv: list[str]) -> int:
     try:
         # Any hfgen folder (or a stock diffusers one): the class comes from its model_index.json.
         pipe = load_pipeline(args.model, trust_remote_code=args.trust_remote_code)
+        if "image" in inspect.signature(pipe.__call__).parameters:  # image-to-image (CycleGAN)
+            from hfgen.evaluation.translation import cli_translate
+
+            return cli_translate(pipe, args)
+        if args.input or args.direction:
+            raise ValueError(f"{type(pipe).__name__} does not take input images: drop --input/--direction.")
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         label = args.class_label
         if label is not None:

