@@ -330,3 +330,18 @@ def test_domains_of_different_channel_counts_are_converted_to_rgb_and_said(tmp_p
     assert "converting both to RGB" in capsys.readouterr().err
     grey = TrainingArguments(dataset=str(data), output_dir=str(tmp_path / "o"), max_train_steps=1, num_channels=1)
     assert {d.num_channels for d in task.load_dataset(grey).domains.values()} == {1}
+
+
+def test_bench_cyclegan_runs_end_to_end_at_tiny_scale(tmp_path):
+    """Guards scripts/bench_cyclegan.py (no timing asserted): one tiny run writes the speed comparison, a run row with
+    both directions' metrics, a per-variant summary, and labels itself as reduced, not as the issue's protocol."""
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_cyclegan.py"), "--tiny", "--variants", "no_cycle", "--output", str(out)],
+                   check=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    report = json.loads(out.read_text())
+    assert report["speed"]["ratio_hfgen_over_plain"] > 0 and report["protocol"]["full_protocol"] is False
+    assert "REDUCED" in report["protocol"]["label"] and report["protocol"]["variants"] == {"no_cycle": {"lambda_cycle": 0.0, "lambda_identity": 0.0}}
+    (row,) = report["runs"]
+    assert row["steps"] >= 2 and {"a_to_b_content_accuracy", "b_to_a_fid", "b_to_a_cycle_l1"} <= set(row["metrics"])
+    assert report["summary"]["no_cycle"]["goal_content_90_both_directions"] in (True, False)
