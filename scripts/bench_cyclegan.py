@@ -137,11 +137,12 @@ def plain_seconds_per_step(model: dict, variant: str, steps: int) -> float:
     return (time.process_time() - start) / steps
 
 
-def run_ablation(variant: str, seed: int, cpu_seconds: float, model: dict, work: str, eval_samples: int) -> dict:
+def run_ablation(variant: str, seed: int, cpu_seconds: float, model: dict, work: str, eval_samples: int,
+                 calibration_steps: int = 10) -> dict:
     """One run: calibrate the steps that fit the budget, train, evaluate both directions."""
     from hfgen.evaluation.translation import CycleGANEvaluator
 
-    per_step = hfgen_seconds_per_step(model, variant, 10, os.path.join(work, f"{variant}-{seed}"))
+    per_step = hfgen_seconds_per_step(model, variant, calibration_steps, os.path.join(work, f"{variant}-{seed}"))
     steps = max(2, int(cpu_seconds / per_step))
     trainer, spent = _train(os.path.join(work, f"{variant}-{seed}", "run"), steps, seed, model, variant)
     pipe = trainer.task.build_pipeline({n: m.eval() for n, m in trainer.export_models().items()})
@@ -187,7 +188,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     if args.tiny:
         args.ngf = args.ndf = 4
-        args.n_blocks, args.cpu_minutes, args.speed_steps, args.eval_samples = 1, 0.05, 5, 20
+        args.n_blocks, args.cpu_minutes, args.speed_steps, args.eval_samples = 1, 0.02, 2, 20
         args.seeds, args.variants = args.seeds[:1], args.variants
         if args.output == str(ROOT / "bench_results" / "cyclegan.json"):
             args.output = str(ROOT / "bench_results" / "cyclegan_tiny.json")
@@ -220,7 +221,8 @@ def main(argv=None) -> int:
                                "goal": ">= 0.95"}
             print(json.dumps(report["speed"]), flush=True)
         if not args.skip_ablation:
-            rows = [run_ablation(v, s, args.cpu_minutes * 60, model, work, args.eval_samples) for s in args.seeds for v in args.variants]
+            rows = [run_ablation(v, s, args.cpu_minutes * 60, model, work, args.eval_samples, 2 if args.tiny else 10)
+                    for s in args.seeds for v in args.variants]
             report["runs"] = rows
             report["summary"] = summarise(rows)
     finally:
