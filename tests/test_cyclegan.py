@@ -345,3 +345,28 @@ def test_bench_cyclegan_runs_end_to_end_at_tiny_scale(tmp_path):
     (row,) = report["runs"]
     assert row["steps"] >= 2 and {"a_to_b_content_accuracy", "b_to_a_fid", "b_to_a_cycle_l1"} <= set(row["metrics"])
     assert report["summary"]["no_cycle"]["goal_content_90_both_directions"] in (True, False)
+
+
+def test_save_to_disk_dataset_with_two_image_columns_trains(tmp_path, isolated_datasets_cache):
+    """Guards the one-dataset source: a `save_to_disk` folder with an image column per domain (named with
+    --domain_columns; rows are not pairs, empty cells skipped) trains and exports a pipeline of its size."""
+    import datasets
+    from PIL import Image
+
+    from hfgen.training import main
+
+    red, blue = Image.new("RGB", (16, 16), "red"), Image.new("RGB", (16, 16), "blue")
+    ds = datasets.Dataset.from_dict({"horses": [red] * 4, "zebras": [blue] * 3 + [None]},
+                                    features=datasets.Features({"horses": datasets.Image(), "zebras": datasets.Image()}))
+    ds.save_to_disk(str(tmp_path / "saved"))
+    out = tmp_path / "o"
+    summary = main("cyclegan", ["--dataset", str(tmp_path / "saved"), "--domain_columns", "horses,zebras", "--output_dir", str(out),
+                                "--max_train_steps", "1", "--train_batch_size", "2", "--checkpointing_steps", "0", "--report_to", "none",
+                                "--final_eval_samples", "0", "--disable_tqdm", "--discriminator_layers", "1", *TINY])
+    assert summary["steps"] == 1
+    from hfgen.pipelines import CycleGANPipeline
+
+    pipe = CycleGANPipeline.from_pretrained(out)
+    assert pipe(red, direction="a_to_b", output_type="np").images.shape == (1, 16, 16, 3)
+    with pytest.raises(SystemExit, match="--domain_columns takes two column names"):
+        main("cyclegan", ["--dataset", str(tmp_path / "saved"), "--domain_columns", "horses", "--output_dir", str(out)])
