@@ -233,16 +233,17 @@ def _free_port() -> int:
 
 def test_two_real_processes_train_cyclegan(tmp_path):
     """Guards distributed training: `accelerate launch --multi_gpu --num_processes 2 scripts/train_cyclegan.py` on a
-    trainA/trainB folder ends with equal weights on both ranks and a checkpoint holding each rank's own pools."""
+    trainA/trainB folder ends with equal weights on both ranks and a checkpoint holding each rank's own pools; the final
+    evaluation uses the folder's testA/testB."""
     from PIL import Image
 
     from hfgen.training.state import load_state_tree
 
     data = tmp_path / "data"
     rng = np.random.default_rng(0)
-    for side in ("trainA", "trainB"):
+    for side in ("trainA", "trainB", "testA", "testB"):
         (data / side).mkdir(parents=True)
-        for i in range(8):
+        for i in range(8 if side.startswith("train") else 3):
             Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(data / side / f"{i}.png")
     out = tmp_path / "ddp"
     env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
@@ -269,7 +270,9 @@ def test_two_real_processes_train_cyclegan(tmp_path):
     state = load_state_tree(out / "checkpoints" / "checkpoint-2")
     pools = [s["pool_a"]["images"] for s in state["task"]]
     assert len(pools) == 2 and pools[0].shape == (4, 3, 16, 16) and not torch.equal(pools[0], pools[1])
-    assert "b_to_a_cycle_l1" in json.loads((out / "eval_results.json").read_text())["metrics"]
+    evaluation = json.loads((out / "eval_results.json").read_text())
+    assert "b_to_a_cycle_l1" in evaluation["metrics"] and "fid" not in " ".join(evaluation["metrics"])  # no classifier: no FID
+    assert evaluation["protocol"]["split"] == "testA/testB" and evaluation["protocol"]["n_generated"] == 3  # held out, not trained on
 
 
 # ----------------------------------------------------------------------------- bad input

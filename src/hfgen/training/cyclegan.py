@@ -171,11 +171,15 @@ class CycleGANTask(Task):
             )
 
         data = load(args.num_channels)
+        if a.dataset_b is None and os.path.isdir(os.path.expanduser(name)):
+            data.name = name  # the folder: its testA/ and testB/, when present, are the evaluation's held-out images
         channels = {k: d.num_channels for k, d in data.domains.items()}
         if len(set(channels.values())) > 1:
             self._say(f"cyclegan: the domains differ in channels ({', '.join(f'{k}: {c}' for k, c in channels.items())}); "
                       "converting both to RGB (3 channels). Pass --num_channels 1 to train in grey instead.")
             data = load(3)
+            if a.dataset_b is None and os.path.isdir(os.path.expanduser(name)):
+                data.name = name
         return data
 
     @staticmethod
