@@ -83,6 +83,10 @@ def _sample(argv: list[str]) -> int:
                              "default: drawn uniformly.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
+    parser.add_argument("--input", default=None,
+                        help="Image-to-image models (pix2pix): an image file or a folder of images to translate. A file's "
+                             "translation is written to --output; a folder gives an input|output grid at --output and each "
+                             "translation in the folder named like --output without its extension.")
     args = parser.parse_args(argv)
     import inspect
 
@@ -95,6 +99,13 @@ def _sample(argv: list[str]) -> int:
     try:
         # Any hfgen folder (or a stock diffusers one): the class comes from its model_index.json.
         pipe = load_pipeline(args.model, trust_remote_code=args.trust_remote_code)
+        from hfgen.evaluation.image2image import is_image_to_image
+
+        if is_image_to_image(pipe) or args.input is not None:
+            from hfgen.evaluation.image2image import sample_translations
+
+            print(sample_translations(pipe, args.input, args.output, num_images=args.num_images))
+            return 0
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         label = args.class_label
         if label is not None:

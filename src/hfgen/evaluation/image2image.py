@@ -153,3 +153,82 @@ def translation_evaluator_for_dataset(dataset: Any, *, num_samples: Optional[int
     labels = tensors["labels"][:n] if classifier is not None and "labels" in tensors else None
     return TranslationEvaluator(inputs, targets, labels, classifier=classifier, seed=seed, batch_size=batch_size,
                                 call_kwargs=call_kwargs, description=f"{description}, first {n} pairs", device=device)
+
+
+def is_image_to_image(pipeline: Any) -> bool:
+    """Whether ``pipeline`` translates images (its ``__call__`` names an ``image`` argument), e.g. Pix2PixPipeline."""
+    import inspect
+
+    try:
+        return "image" in inspect.signature(pipeline.__call__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def translation_evaluator_for_cli(dataset: str, pipeline: Any, *, num_samples: Optional[int], seed: int, batch_size: int,
+                                  device: Any = None, num_channels: Optional[int] = None) -> TranslationEvaluator:
+    """The evaluator of ``hfgen evaluate --model TRANSLATION_MODEL --dataset D``: an embedded paired name is scored on
+    its held-out test split; a folder / save_to_disk / Hub dataset of pairs on its ``test`` split when it has one
+    (A/test, B/test or a test/ folder), else on its pairs as they are; images at the model's size."""
+    from hfgen.data import load_paired_dataset
+    from hfgen.data.paired_embedded import PAIRED_EMBEDDED_DATASETS
+
+    if dataset in PAIRED_EMBEDDED_DATASETS:
+        return translation_evaluator_for_dataset(dataset, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device)
+    config = next((getattr(c, "config", None) for c in (getattr(pipeline, "components", None) or {}).values()
+                   if getattr(getattr(c, "config", None), "image_size", None)), None)
+    size = getattr(config, "image_size", None)
+    data = load_paired_dataset(dataset, image_size=size, num_channels=num_channels, split="test", num_samples=num_samples, seed=seed)
+    return translation_evaluator_for_dataset(data, num_samples=num_samples, seed=seed, batch_size=batch_size, device=device)
+
+
+def sample_translations(pipeline: Any, source: Optional[str], output: str, *, num_images: int = 64) -> str:
+    """``hfgen sample --input``: translates an image file (written to ``output``) or the first ``num_images`` images
+    of a folder (an input|output grid at ``output``, each translation in ``output`` without its extension + ``/``).
+    Returns the path written. The translation is deterministic (the pipeline's default: no dropout).
+    Errors are ValueErrors naming the flag to fix."""
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from hfgen.data.images import find_image_files
+    from hfgen.training.visualize import save_image_grid
+
+    name = type(pipeline).__name__
+    if not is_image_to_image(pipeline):
+        raise ValueError(f"{name} generates images from noise; --input applies to image-to-image models (pix2pix): drop it.")
+    if source is None:
+        raise ValueError(f"{name} translates images: pass --input IMAGE_OR_FOLDER (an image file or a folder of images).")
+    if os.path.isdir(source):
+        files = find_image_files(source)[: max(1, num_images)]
+        if not files:
+            raise ValueError(f"--input {source} holds no image files: pass an image or a folder of images (png, jpg, ...).")
+    elif os.path.isfile(source):
+        files = [source]
+    else:
+        raise ValueError(f"--input {source} does not exist: pass an image file or a folder of images.")
+    images = []
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                images.append(img.copy())
+        except (OSError, SyntaxError) as error:
+            raise ValueError(f"--input: cannot read {path} as an image ({error}); remove or replace it.") from None
+    out = pipeline(images, output_type="pil").images
+    if os.path.isfile(source):
+        out[0].save(output)
+        return os.path.abspath(output)
+    folder = os.path.splitext(output)[0]
+    os.makedirs(folder, exist_ok=True)
+    for path, image in zip(files, out):
+        image.save(os.path.join(folder, os.path.splitext(os.path.basename(path))[0] + ".png"))
+    size = out[0].size[0]
+    mode = "RGB" if out[0].mode == "RGB" or any(i.mode not in ("L", "1") for i in images) else "L"
+    pairs = []
+    for source_image, translated in zip(images, out):
+        for image in (source_image.convert(mode).resize((size, size)), translated.convert(mode)):
+            array = np.asarray(image, dtype=np.float32) / 255.0
+            pairs.append(array[..., None] if array.ndim == 2 else array)
+    save_image_grid(np.stack(pairs), output, nrow=min(8, 2 * len(files)), scale=max(1, min(4, 128 // size)))
+    return os.path.abspath(output)
