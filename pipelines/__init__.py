@@ -6,12 +6,14 @@ from hfgen import models as _models  # noqa: F401  (registers hfgen's configs wi
 
 from .hfgen_pipeline_utils import read_model_index, refuse_pickle_weights, resolve_folder
 from .pipeline_gan import GANPipeline
+from .pipeline_pix2pix import Pix2PixPipeline
 from .pipeline_text_gan import TextToImageGANPipeline
 from .pipeline_cyclegan import CycleGANPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
 PIPELINES = {"GANPipeline": GANPipeline, "TextToImageGANPipeline": TextToImageGANPipeline}
 PIPELINES["CycleGANPipeline"] = CycleGANPipeline
+PIPELINES["Pix2PixPipeline"] = Pix2PixPipeline
 
 
 def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
@@ -46,5 +48,5 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     )
 
 
-__all__ = ["GANPipeline", "PIPELINES", "TextToImageGANPipeline", "load_pipeline"]
+__all__ = ["GANPipeline", "PIPELINES", "Pix2PixPipeline", "TextToImageGANPipeline", "load_pipeline"]
 __all__ += ["CycleGANPipeline"]

@@ -79,7 +79,7 @@ def test_mixture_dataset():
     assert ds.kind == "vector" and ds.data_dim == 2 and ds.num_classes == 0 and len(ds) == 500
     assert ds[0]["points"].shape == (2,) and ds.tensors["points"].dtype == torch.float32
     assert len(load_train_dataset("grid25")) == 10000
-    assert EMBEDDED_DATASETS == ("ring8", "grid25", "digits", "mnist5k", "shapes")
+    assert EMBEDDED_DATASETS == ("ring8", "grid25", "digits", "mnist5k", "shapes", "edges2digits", "shapes2textures")
 
 
 # ------------------------------------------------------------------------------------ embedded

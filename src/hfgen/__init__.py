@@ -27,6 +27,8 @@ _LAZY = {
     "PatchDiscriminatorConfig": "hfgen.models",
     "PatchDiscriminator": "hfgen.models",
     "GANPipeline": "hfgen.pipelines",
+    "Pix2PixPipeline": "hfgen.pipelines",
+    "CycleGANPipeline": "hfgen.pipelines",
     "get_loss": "hfgen.losses",
     "LOSSES": "hfgen.losses",
 }
@@ -63,4 +65,4 @@ if TYPE_CHECKING:  # pragma: no cover
         UNetGenerator,
         UNetGeneratorConfig,
     )
-    from .pipelines import GANPipeline
+    from .pipelines import CycleGANPipeline, GANPipeline, Pix2PixPipeline

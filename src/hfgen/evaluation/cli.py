@@ -198,11 +198,20 @@ def cli_evaluate(argv: list[str]) -> int:
             from .translation import cli_evaluate_translation
 
             return cli_evaluate_translation(pipe, args, output)
+        from .image2image import is_image_to_image, translation_evaluator_for_cli
+
+        if is_image_to_image(pipe):  # a translation (Pix2Pix): scored on held-out pairs of --dataset
+            if args.floors or steps:
+                raise EvaluationError("--floors and --steps do not apply to an image-to-image model: drop them.")
+            evaluator = translation_evaluator_for_cli(args.dataset, pipe, num_samples=args.num_samples, seed=args.seed,
+                                                      batch_size=args.batch_size, device=device, num_channels=args.num_channels)
+        else:
+            evaluator = None
         size, channels = _image_spec(pipe)
         dataset = args.dataset
-        if args.dataset not in EMBEDDED_DATASETS and size:
+        if evaluator is None and args.dataset not in EMBEDDED_DATASETS and size:
             dataset = _load_real_images(args, size, channels)
-        evaluator = Evaluator(
+        evaluator = evaluator or Evaluator(
             dataset,
             metrics=args.metrics,
             num_samples=args.num_samples,
