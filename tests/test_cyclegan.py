@@ -87,9 +87,10 @@ def _trainer(out, steps, resume=None, **extra):
     return Trainer(task, args)
 
 
-def test_resume_is_bitwise_exact_for_all_four_models_and_both_pools(tmp_path):
+def test_resume_is_bitwise_exact_for_all_four_models_and_both_pools(tmp_path, caplog):
     """Guards resume: 4 steps straight == 2 steps + resume + 2 steps, bitwise on CPU, for G, F, D_X, D_Y, both
-    optimizers' states and both image pools (pool size 3 < the 8 fakes drawn, so the pools were swapping)."""
+    optimizers' states and both image pools (pool size 3 < the 8 fakes drawn, so the pools were swapping).
+    Also: the loop's NaN/saturation check of the outputs runs on translations (Task.output_samples), not skipped."""
     from hfgen.training.state import load_state_tree
 
     straight = _trainer(tmp_path / "straight", 4)
@@ -108,6 +109,9 @@ def test_resume_is_bitwise_exact_for_all_four_models_and_both_pools(tmp_path):
     flat_a = {k: v for k, v in sa["optimizers"]["discriminators"]["state"].items()}
     flat_b = sb["optimizers"]["discriminators"]["state"]
     assert all(torch.equal(flat_a[k]["exp_avg"], flat_b[k]["exp_avg"]) for k in flat_a)
+    assert "check of generated outputs was skipped" not in caplog.text
+    outputs = straight.task.output_samples(straight.task.build_pipeline(straight.task.models), None)
+    assert outputs.shape == (2 * 128, 32, 32, 3) and 0 <= outputs.min() and outputs.max() <= 1
 
 
 @pytest.fixture(scope="module")

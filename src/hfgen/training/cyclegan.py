@@ -24,6 +24,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Optional
 
+import numpy as np
 import torch
 
 from .args import ConfigurationError
@@ -333,6 +334,12 @@ class CycleGANTask(Task):
         test = reference_domains(self._dataset)
         n = min(num, *(len(d) for d in test.values()))  # one column per pair: the same count in both domains
         return {k: d.get_batch(torch.arange(n))["pixel_values"] for k, d in test.items()}
+
+    def output_samples(self, pipeline, generator):
+        """Translations of up to 128 images per domain, both directions (the loop checks them for NaN and saturation)."""
+        inputs = self._grid_inputs(128)
+        return np.concatenate([pipeline(image=(inputs[source] + 1) / 2, direction=direction, output_type="np").images
+                               for direction, source in (("a_to_b", "domain_a"), ("b_to_a", "domain_b"))])
 
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """Input -> translated -> reconstructed, both directions (see `save_translation_grid`)."""

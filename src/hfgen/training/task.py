@@ -142,6 +142,12 @@ class Task:
 
         return export_folder(self.build_pipeline(models), folder, training_components=self.training_components(models))
 
+    def output_samples(self, pipeline, generator: torch.Generator):
+        """Outputs of the trained `pipeline` (numpy, images NHWC in [0, 1]) that the loop checks for NaN and saturation
+        before the export. The default draws 256 samples from noise; a family with other inputs (an image to
+        translate) returns its own outputs. A TypeError or ValueError skips the check with a warning."""
+        return pipeline(batch_size=256, generator=generator, output_type="np").images
+
     def training_components(self, models: dict[str, nn.Module]) -> dict[str, nn.Module]:
         """Models exported beside the pipeline (e.g. the discriminator) so training can resume."""
         return {}
