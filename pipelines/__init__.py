@@ -7,9 +7,11 @@ from hfgen import models as _models  # noqa: F401  (registers hfgen's configs wi
 from .hfgen_pipeline_utils import read_model_index, refuse_pickle_weights, resolve_folder
 from .pipeline_gan import GANPipeline
 from .pipeline_text_gan import TextToImageGANPipeline
+from .pipeline_ddpm import ClassConditionalDDPMPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
 PIPELINES = {"GANPipeline": GANPipeline, "TextToImageGANPipeline": TextToImageGANPipeline}
+PIPELINES["ClassConditionalDDPMPipeline"] = ClassConditionalDDPMPipeline
 
 
 def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
@@ -29,14 +31,20 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     class_name = index.get("_class_name")
     custom = isinstance(class_name, list)
     name = class_name[-1] if custom and class_name else class_name
+    pipe = None
     if name in PIPELINES:
-        return PIPELINES[name].from_pretrained(folder, trust_remote_code=trust_remote_code, **kwargs)
+        pipe = PIPELINES[name].from_pretrained(folder, trust_remote_code=trust_remote_code, **kwargs)
     import diffusers
 
-    if not custom and isinstance(name, str) and hasattr(diffusers, name):
-        return getattr(diffusers, name).from_pretrained(folder, use_safetensors=True, **kwargs)
-    if custom and trust_remote_code:
-        return diffusers.DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, use_safetensors=True, **kwargs)
+    if pipe is None and not custom and isinstance(name, str) and hasattr(diffusers, name):
+        pipe = getattr(diffusers, name).from_pretrained(folder, use_safetensors=True, **kwargs)
+    if pipe is None and custom and trust_remote_code:
+        pipe = diffusers.DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, use_safetensors=True, **kwargs)
+    if pipe is not None:
+        from .pipeline_ddpm import check_folder_schedule
+
+        check_folder_schedule(folder, getattr(pipe, "scheduler", None))  # a diffusion folder edited after training
+        return pipe
     raise ValueError(
         f"{os.path.join(folder, 'model_index.json')} names the pipeline class {class_name!r}, which is neither one of "
         f"hfgen's ({', '.join(sorted(PIPELINES))}) nor a diffusers pipeline."
@@ -44,4 +52,4 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     )
 
 
-__all__ = ["GANPipeline", "PIPELINES", "TextToImageGANPipeline", "load_pipeline"]
+__all__ = ["ClassConditionalDDPMPipeline", "GANPipeline", "PIPELINES", "TextToImageGANPipeline", "load_pipeline"]

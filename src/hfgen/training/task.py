@@ -146,6 +146,12 @@ class Task:
         """Models exported beside the pipeline (e.g. the discriminator) so training can resume."""
         return {}
 
+    def sample_for_checks(self, pipeline, batch_size: int, generator: torch.Generator):
+        """Samples (numpy, images NHWC in [0, 1] or points) for the loop's final check of generated outputs
+        (NaN, saturation). The default calls `pipeline(batch_size=..., generator=..., output_type="np")`; a
+        family whose default call is slow (1000 denoising steps) samples with fewer steps here."""
+        return pipeline(batch_size=batch_size, generator=generator, output_type="np").images
+
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """Writes a PNG of samples from `pipeline`; returns its path."""
         raise NotImplementedError
