@@ -37,18 +37,23 @@ BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 SAMPLERS = ("ddpm", "ddim", "dpm++")
 
 
-def make_scheduler(name: str, config):
+def make_scheduler(name: str, config, passes_clipped_output: bool = True):
     """A diffusers scheduler `name` (one of SAMPLERS) built from a trained scheduler's `config`.
 
     The trained noise schedule (timesteps, betas, prediction type, clipping) carries over through
-    `from_config`; only the sampler's own choices are set here.
+    `from_config`; only the sampler's own choices are set here. `passes_clipped_output=False` is for
+    pipelines that call DDIM's `step` without `use_clipped_model_output=True` (diffusers' `DDPMPipeline`):
+    DDIM then clips x_0 but steps along the unclipped output, and the two disagree. On the toy model of
+    tests/test_ddpm.py that cut DDIM-50's share of on-mode samples from 0.92-0.94 to 0.53; without
+    clipping (`clip_sample=False`) the stock pipeline gets 0.94 again, so that is what DDIM gets there.
     """
     from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
     if name == "ddpm":
         return DDPMScheduler.from_config(config)
     if name == "ddim":
-        return DDIMScheduler.from_config(config, timestep_spacing="trailing")
+        extra = {} if passes_clipped_output else {"clip_sample": False}
+        return DDIMScheduler.from_config(config, timestep_spacing="trailing", **extra)
     if name == "dpm++":
         return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2,
                                                        timestep_spacing="trailing")
@@ -59,7 +64,9 @@ def with_sampler(pipeline, name: Optional[str]):
     """A pipeline over the same UNet with the sampler `name` (None: the pipeline as it is), progress bar off."""
     if name is not None:
         components = dict(pipeline.components)
-        components["scheduler"] = make_scheduler(name, pipeline.scheduler.config)
+        # hfgen's pipeline passes use_clipped_model_output=True to DDIM; diffusers' DDPMPipeline does not.
+        consistent = type(pipeline).__name__ == "ClassConditionalDDPMPipeline"
+        components["scheduler"] = make_scheduler(name, pipeline.scheduler.config, passes_clipped_output=consistent)
         pipeline = type(pipeline)(**components)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
