@@ -451,3 +451,30 @@ def test_two_real_processes_train_ddpm(tmp_path):
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == "DDPMPipeline"
     history = json.loads((out / "logs" / "history.json").read_text())
     assert [row["step"] for row in history if "eval/fid" in row] == [2, 4]
+
+
+# ------------------------------------------------------------------------------ demo and sample
+
+
+def test_demo_family_ddpm_and_sample_command(tmp_path, capsys, one_torch_thread):
+    """Guards `hfgen demo --family ddpm` (offline, on the embedded MNIST-5k; shrunk here by extra flags):
+    it trains the DDPM task, exports a stock DDPMPipeline folder with a card, and prints how to load it
+    without hfgen; then `hfgen sample --scheduler ddim --num_inference_steps` writes a grid from it, and an
+    out-of-range step count is refused naming the flag."""
+    from hfgen.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--family", "ddpm", "--output_dir", str(out), "--max_train_steps", "2", "--block_out_channels", "8,16",
+                 "--train_batch_size", "8", "--sample_steps", "0", "--num_sample_images", "4", "--eval_inference_steps", "2",
+                 "--final_eval_samples", "0", "--checkpointing_steps", "0", "--report_to", "none", "--disable_tqdm", "true"]) == 0
+    printed = capsys.readouterr().out
+    assert "DDPMPipeline.from_pretrained" in printed and "stock diffusers DDPMPipeline" in printed
+    index = json.loads((out / "model_index.json").read_text())
+    assert index["_class_name"] == "DDPMPipeline" and (out / "README.md").is_file()
+    training = json.loads((out / "logs" / "training_args.json").read_text())
+    assert training["task"] == "ddpm" and training["training"]["dataset"] == "mnist5k" and training["training"]["lr_warmup_steps"] == 100
+    grid = tmp_path / "grid.png"
+    assert main(["sample", "--model", str(out), "--output", str(grid), "--num_images", "4", "--scheduler", "ddim",
+                 "--num_inference_steps", "3"]) == 0 and grid.is_file()
+    assert main(["sample", "--model", str(out), "--output", str(grid), "--num_inference_steps", "0"]) == 1
+    assert "--num_inference_steps 0 is outside [1, 1000]" in capsys.readouterr().err
