@@ -9,11 +9,16 @@ from .pipeline_gan import GANPipeline
 from .pipeline_pix2pix import Pix2PixPipeline
 from .pipeline_text_gan import TextToImageGANPipeline
 from .pipeline_cyclegan import CycleGANPipeline
+from .pipeline_ddpm import ClassConditionalDDPMPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
-PIPELINES = {"GANPipeline": GANPipeline, "TextToImageGANPipeline": TextToImageGANPipeline}
-PIPELINES["CycleGANPipeline"] = CycleGANPipeline
-PIPELINES["Pix2PixPipeline"] = Pix2PixPipeline
+PIPELINES = {
+    "GANPipeline": GANPipeline,
+    "TextToImageGANPipeline": TextToImageGANPipeline,
+    "Pix2PixPipeline": Pix2PixPipeline,
+    "CycleGANPipeline": CycleGANPipeline,
+    "ClassConditionalDDPMPipeline": ClassConditionalDDPMPipeline,
+}
 
 
 def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
@@ -33,14 +38,20 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     class_name = index.get("_class_name")
     custom = isinstance(class_name, list)
     name = class_name[-1] if custom and class_name else class_name
+    pipe = None
     if name in PIPELINES:
-        return PIPELINES[name].from_pretrained(folder, trust_remote_code=trust_remote_code, **kwargs)
+        pipe = PIPELINES[name].from_pretrained(folder, trust_remote_code=trust_remote_code, **kwargs)
     import diffusers
 
-    if not custom and isinstance(name, str) and hasattr(diffusers, name):
-        return getattr(diffusers, name).from_pretrained(folder, use_safetensors=True, **kwargs)
-    if custom and trust_remote_code:
-        return diffusers.DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, use_safetensors=True, **kwargs)
+    if pipe is None and not custom and isinstance(name, str) and hasattr(diffusers, name):
+        pipe = getattr(diffusers, name).from_pretrained(folder, use_safetensors=True, **kwargs)
+    if pipe is None and custom and trust_remote_code:
+        pipe = diffusers.DiffusionPipeline.from_pretrained(folder, trust_remote_code=True, use_safetensors=True, **kwargs)
+    if pipe is not None:
+        from .pipeline_ddpm import check_folder_schedule
+
+        check_folder_schedule(folder, getattr(pipe, "scheduler", None))  # a diffusion folder edited after training
+        return pipe
     raise ValueError(
         f"{os.path.join(folder, 'model_index.json')} names the pipeline class {class_name!r}, which is neither one of "
         f"hfgen's ({', '.join(sorted(PIPELINES))}) nor a diffusers pipeline."
@@ -48,5 +59,12 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     )
 
 
-__all__ = ["GANPipeline", "PIPELINES", "Pix2PixPipeline", "TextToImageGANPipeline", "load_pipeline"]
-__all__ += ["CycleGANPipeline"]
+__all__ = [
+    "ClassConditionalDDPMPipeline",
+    "CycleGANPipeline",
+    "GANPipeline",
+    "PIPELINES",
+    "Pix2PixPipeline",
+    "TextToImageGANPipeline",
+    "load_pipeline",
+]

@@ -142,6 +142,21 @@ def _image_spec(pipe: Any) -> tuple[int | None, int | None]:
     return None, None
 
 
+def _diffusion_sampler(pipe: Any, scheduler: str | None, steps: list[int] | None) -> Any:
+    """A diffusion pipeline with the sampler `scheduler` (None: its own), after checking `steps` against
+    the number of timesteps it was trained with."""
+    from hfgen.training.args import ConfigurationError
+    from hfgen.training.ddpm import check_inference_steps, with_sampler
+
+    trained = getattr(pipe.scheduler.config, "num_train_timesteps", None)
+    try:
+        if steps and trained:
+            check_inference_steps(steps, int(trained), "--steps")
+        return with_sampler(pipe, scheduler)
+    except ConfigurationError as error:
+        raise EvaluationError(str(error)) from None
+
+
 def cli_evaluate(argv: list[str]) -> int:
     """``hfgen evaluate``: evaluate an exported pipeline against a dataset, print a table, write JSON.
 
@@ -176,6 +191,9 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--steps", default=None,
                         help="Diffusion pipelines: comma-separated num_inference_steps to sweep (e.g. 10,25,50,100,1000): "
                              "the metrics and seconds per sample at each, with the same seed.")
+    parser.add_argument("--scheduler", default=None, choices=("ddpm", "ddim", "dpm++"),
+                        help="Diffusion pipelines: the sampler, built from the folder's scheduler config (ddim and dpm++ with "
+                             "trailing timestep spacing). Default: the folder's own scheduler.")
     args = parser.parse_args(argv)
     steps = None
     if args.steps:
@@ -207,6 +225,10 @@ def cli_evaluate(argv: list[str]) -> int:
                                                       batch_size=args.batch_size, device=device, num_channels=args.num_channels)
         else:
             evaluator = None
+        if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and step counts
+            pipe = _diffusion_sampler(pipe, args.scheduler, steps)
+        elif args.scheduler:
+            raise EvaluationError(f"--scheduler is for diffusion pipelines; {type(pipe).__name__} has no scheduler.")
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if evaluator is None and args.dataset not in EMBEDDED_DATASETS and size:
@@ -229,6 +251,10 @@ def cli_evaluate(argv: list[str]) -> int:
     except (EvaluationError, DataError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.scheduler:
+        result["protocol"].setdefault("sampler", {})["scheduler"] = args.scheduler + (" (trailing spacing)" if args.scheduler != "ddpm" else "")
+        if sweep is not None:
+            sweep["protocol"]["sampler"] = {**sweep["protocol"].get("sampler", {}), "scheduler": result["protocol"]["sampler"]["scheduler"]}
     num_classes = pipeline_num_classes(pipe)
     report = {
         "model": args.model,

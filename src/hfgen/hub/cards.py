@@ -266,6 +266,8 @@ def _evaluation(raw: dict, path: Path) -> dict:
     settings = protocol.get("metric_settings") or {}
     return {
         "file": EVAL_RESULTS_FILENAME, "rows": rows, "others": others, "protocol": protocol, "extractor": extractor,
+        # a number-of-steps sweep of a diffusion model (`hfgen evaluate --steps`), or None
+        "steps": raw.get("steps") if isinstance(raw.get("steps"), list) else None,
         # what the features are: "classifier", "inception", "raw" (points as they are) or None
         "feature_kind": None if extractor is None else (
             "inception" if "inception" in extractor.lower() else "raw" if extractor.startswith("identity") else "classifier"),
@@ -530,7 +532,9 @@ def render_model_card(
         license=license,
         library_name="diffusers",
         pipeline_tag=pipeline_tag,
-        tags=_unique(["hfgen", family, *list(exported.get("tags") or []), "diffusers", "custom_code", *extra_tags]),
+        # custom_code only where the folder ships pipeline code (a stock diffusers folder has none)
+        tags=_unique(["hfgen", family, *list(exported.get("tags") or []), "diffusers",
+                      *(["custom_code"] if context["pipeline"]["file"] else []), *extra_tags]),
         datasets=[dataset["hub_id"]] if dataset.get("hub_id") else None,
         model_name=model_name if eval_results else None,  # only the model-index uses it
         eval_results=eval_results,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .args import ConfigurationError, TrainingArguments, parse_args
 from .clip import CLIPArguments, CLIPTask
+from .ddpm import DDPMArguments, DDPMTask
 from .gan import PRESETS, GANArguments, GANTask
 from .text_gan import TextGANArguments, TextGANTask
 from .pix2pix import Pix2PixArguments, Pix2PixTask
@@ -29,6 +30,7 @@ class TaskSpec:
 TASKS: dict[str, TaskSpec] = {
     "gan": TaskSpec(GANTask, GANArguments, "GAN, WGAN (clip / GP), f-GAN, hinge + SN, LSGAN, class-conditional"),
     "clip": TaskSpec(CLIPTask, CLIPArguments, "a small CLIPModel trained contrastively on image-caption pairs (text encoder + metrics)"),
+    "ddpm": TaskSpec(DDPMTask, DDPMArguments, "denoising diffusion (DDPM): UNet2DModel + DDPMScheduler; stock DDPMPipeline export"),
     "text-gan": TaskSpec(TextGANTask, TextGANArguments, "text-to-image GAN-INT-CLS (DCGAN G and projection D on a frozen text encoder)"),
     "pix2pix": TaskSpec(Pix2PixTask, Pix2PixArguments, "paired image-to-image translation (U-Net G, PatchGAN D, L1 + cGAN)"),
     "cyclegan": TaskSpec(CycleGANTask, CycleGANArguments, "CycleGAN: unpaired image-to-image translation both ways (ResNet G/F, PatchGAN D_X/D_Y)"),
@@ -68,6 +70,8 @@ __all__ = [
     "TrainingArguments",
     "GANArguments",
     "GANTask",
+    "DDPMArguments",
+    "DDPMTask",
     "PRESETS",
     "Trainer",
     "TrainingDivergedError",
