@@ -8,10 +8,12 @@ from .hfgen_pipeline_utils import read_model_index, refuse_pickle_weights, resol
 from .pipeline_gan import GANPipeline
 from .pipeline_text_gan import TextToImageGANPipeline
 from .pipeline_ddpm import ClassConditionalDDPMPipeline
+from .pipeline_text_ddpm import TextToImageDDPMPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
 PIPELINES = {"GANPipeline": GANPipeline, "TextToImageGANPipeline": TextToImageGANPipeline}
 PIPELINES["ClassConditionalDDPMPipeline"] = ClassConditionalDDPMPipeline
+PIPELINES["TextToImageDDPMPipeline"] = TextToImageDDPMPipeline
 
 
 def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
@@ -52,4 +54,4 @@ def load_pipeline(path, trust_remote_code: bool = False, **kwargs):
     )
 
 
-__all__ = ["ClassConditionalDDPMPipeline", "GANPipeline", "PIPELINES", "TextToImageGANPipeline", "load_pipeline"]
+__all__ = ["ClassConditionalDDPMPipeline", "GANPipeline", "PIPELINES", "TextToImageDDPMPipeline", "TextToImageGANPipeline", "load_pipeline"]

@@ -9,6 +9,7 @@ from .clip import CLIPArguments, CLIPTask
 from .ddpm import DDPMArguments, DDPMTask
 from .gan import PRESETS, GANArguments, GANTask
 from .text_gan import TextGANArguments, TextGANTask
+from .text_ddpm import TextDDPMArguments, TextDDPMTask
 from .lock import OutputDirLockedError
 from .loop import EpochBatcher, Trainer, TrainingDivergedError
 from .state import CorruptCheckpointError, StorageError
@@ -30,6 +31,7 @@ TASKS: dict[str, TaskSpec] = {
     "clip": TaskSpec(CLIPTask, CLIPArguments, "a small CLIPModel trained contrastively on image-caption pairs (text encoder + metrics)"),
     "ddpm": TaskSpec(DDPMTask, DDPMArguments, "denoising diffusion (DDPM): UNet2DModel + DDPMScheduler; stock DDPMPipeline export"),
     "text-gan": TaskSpec(TextGANTask, TextGANArguments, "text-to-image GAN-INT-CLS (DCGAN G and projection D on a frozen text encoder)"),
+    "text-ddpm": TaskSpec(TextDDPMTask, TextDDPMArguments, "text-to-image pixel DDPM: UNet2DConditionModel + CLIP text encoder, classifier-free guidance"),
 }
 
 
