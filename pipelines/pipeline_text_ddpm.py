@@ -87,14 +87,19 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
         scheduler ([`SchedulerMixin`]): a scheduler with the noise schedule the UNet was trained with
             (hfgen exports `DDIMScheduler` with trailing spacing); any other made from its config works,
             e.g. `DPMSolverMultistepScheduler.from_config(pipe.scheduler.config)`.
-        coordinate_channels (`bool`, defaults to False): the UNet takes two extra input channels with
-            each pixel's x and y (`coordinate_grid`); recorded in `model_index.json` by the export.
+        coordinate_channels (`bool`, *optional*): the UNet takes two extra input channels with each pixel's x
+            and y (`coordinate_grid`); recorded in `model_index.json` by the export. Default: True exactly when
+            the UNet takes two more input channels than it returns.
     """
 
     model_cpu_offload_seq = "text_encoder->unet"
 
-    def __init__(self, unet, text_encoder, tokenizer, scheduler, coordinate_channels: bool = False):
+    def __init__(self, unet, text_encoder, tokenizer, scheduler, coordinate_channels: Optional[bool] = None):
         super().__init__()
+        if coordinate_channels is None:
+            # Not given (e.g. `TextToImageDDPMPipeline(**pipe.components)`, which leaves settings out): the UNet's
+            # two extra input channels can only be the coordinates.
+            coordinate_channels = unet.config.in_channels == unet.config.out_channels + 2
         extra = 2 if coordinate_channels else 0
         if unet.config.in_channels != unet.config.out_channels + extra:
             raise ValueError(
