@@ -347,3 +347,64 @@ def test_bad_training_flags_name_the_fix(tmp_path, capsys, flags, message):
             "--max_train_steps", "1", "--report_to", "none", "--block_out_channels", "8,16", "--attention_head_dim", "2"]
     with pytest.raises(SystemExit, match=message):
         main("text-ddpm", argv + flags)
+
+
+def test_resume_is_exact_for_unet_text_encoder_and_their_ema(tmp_path, one_torch_thread):
+    """Guards exact resume of joint training: 4 steps straight == 2 steps + resume + 2, bitwise on CPU for the UNet, the
+    jointly trained text encoder, both EMAs and the optimizer (caption dropout, noise and timesteps come from the loop's
+    checkpointed generator, so the resumed run drops the same captions)."""
+    from hfgen.data.shapes import load_shapes
+    from hfgen.training import Trainer
+    from hfgen.training.text_ddpm import TextDDPMArguments, TextDDPMTask
+
+    data = load_shapes(image_size=16, num_samples=32)
+
+    def run(out, steps, resume=None):
+        task = TextDDPMTask(TextDDPMArguments(condition_dropout=0.5, **TINY_TASK))
+        trainer = Trainer(task, _train_args(out, steps, checkpointing_steps=2, export=False, resume_from_checkpoint=resume), dataset=data)
+        trainer.train()
+        return trainer
+
+    straight = run(tmp_path / "straight", 4)
+    run(tmp_path / "resumed", 2)
+    resumed = run(tmp_path / "resumed", 4, "latest")
+    for name in ("unet", "text_encoder"):
+        for a, b in ((straight.unwrapped[name], resumed.unwrapped[name]), (straight.ema[name].shadow, resumed.ema[name].shadow)):
+            for (key, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+                assert torch.equal(x, y), f"{name}.{key}"
+    sa = straight.optimizers["denoiser"].state_dict()["state"]
+    sb = resumed.optimizers["denoiser"].state_dict()["state"]
+    assert len(sa) == len(sb) > 0 and all(torch.equal(sa[k]["exp_avg"], sb[k]["exp_avg"]) for k in sa)
+
+
+def test_two_real_processes_train_text_ddpm(tmp_path):
+    """Guards DDP for joint UNet + text-encoder training: `accelerate launch --multi_gpu --num_processes 2` on CPU runs two
+    real processes through scripts/train_text_ddpm.py; both end with the same weights (UNet, text encoder, EMAs) and the
+    main process exports a TextToImageDDPMPipeline folder."""
+    import socket
+
+    out = tmp_path / "ddp"
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+           str(ROOT / "scripts" / "train_text_ddpm.py"), "--dataset", "shapes", "--resolution", "16", "--max_train_samples", "32",
+           "--output_dir", str(out), "--max_train_steps", "2", "--train_batch_size", "4", "--block_out_channels", "8,16",
+           "--attention_head_dim", "2", "--text_hidden_size", "16", "--text_layers", "1", "--eval_inference_steps", "2",
+           "--checkpointing_steps", "0", "--sample_steps", "0", "--final_eval_samples", "0", "--num_sample_images", "6",
+           "--report_to", "none", "--disable_tqdm", "true"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=400)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    digests = summary["weights_sha256_per_process"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    assert json.loads((out / "model_index.json").read_text())["_class_name"] == ["pipeline_text_ddpm", "TextToImageDDPMPipeline"]
