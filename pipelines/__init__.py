@@ -10,6 +10,7 @@ from .pipeline_pix2pix import Pix2PixPipeline
 from .pipeline_text_gan import TextToImageGANPipeline
 from .pipeline_cyclegan import CycleGANPipeline
 from .pipeline_ddpm import ClassConditionalDDPMPipeline
+from .pipeline_text_ddpm import TextToImageDDPMPipeline
 
 # hfgen's pipeline classes by the `_class_name` an export records; each family adds its own.
 PIPELINES = {
@@ -18,6 +19,7 @@ PIPELINES = {
     "Pix2PixPipeline": Pix2PixPipeline,
     "CycleGANPipeline": CycleGANPipeline,
     "ClassConditionalDDPMPipeline": ClassConditionalDDPMPipeline,
+    "TextToImageDDPMPipeline": TextToImageDDPMPipeline,
 }
 
 
@@ -65,6 +67,7 @@ __all__ = [
     "GANPipeline",
     "PIPELINES",
     "Pix2PixPipeline",
+    "TextToImageDDPMPipeline",
     "TextToImageGANPipeline",
     "load_pipeline",
 ]

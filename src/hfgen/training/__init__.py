@@ -11,6 +11,7 @@ from .gan import PRESETS, GANArguments, GANTask
 from .text_gan import TextGANArguments, TextGANTask
 from .pix2pix import Pix2PixArguments, Pix2PixTask
 from .cyclegan import CycleGANArguments, CycleGANTask
+from .text_ddpm import TextDDPMArguments, TextDDPMTask
 from .lock import OutputDirLockedError
 from .loop import EpochBatcher, Trainer, TrainingDivergedError
 from .state import CorruptCheckpointError, StorageError
@@ -34,6 +35,7 @@ TASKS: dict[str, TaskSpec] = {
     "text-gan": TaskSpec(TextGANTask, TextGANArguments, "text-to-image GAN-INT-CLS (DCGAN G and projection D on a frozen text encoder)"),
     "pix2pix": TaskSpec(Pix2PixTask, Pix2PixArguments, "paired image-to-image translation (U-Net G, PatchGAN D, L1 + cGAN)"),
     "cyclegan": TaskSpec(CycleGANTask, CycleGANArguments, "CycleGAN: unpaired image-to-image translation both ways (ResNet G/F, PatchGAN D_X/D_Y)"),
+    "text-ddpm": TaskSpec(TextDDPMTask, TextDDPMArguments, "text-to-image pixel DDPM: UNet2DConditionModel + CLIP text encoder, classifier-free guidance"),
 }
 
 

@@ -65,7 +65,7 @@ def with_sampler(pipeline, name: Optional[str]):
     if name is not None:
         components = dict(pipeline.components)
         # hfgen's pipeline passes use_clipped_model_output=True to DDIM; diffusers' DDPMPipeline does not.
-        consistent = type(pipeline).__name__ == "ClassConditionalDDPMPipeline"
+        consistent = type(pipeline).__name__ in ("ClassConditionalDDPMPipeline", "TextToImageDDPMPipeline")
         components["scheduler"] = make_scheduler(name, pipeline.scheduler.config, passes_clipped_output=consistent)
         pipeline = type(pipeline)(**components)
     pipeline.set_progress_bar_config(disable=True)
