@@ -169,6 +169,35 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def merge(paths: list[str], output: str) -> int:
+    """Writes one report from several (same model settings): every run, the summary over all, the one speed part."""
+    reports = [json.loads(Path(p).read_text()) for p in paths]
+    models = {json.dumps(r["protocol"]["model"], sort_keys=True) for r in reports}
+    if len(models) > 1:
+        raise SystemExit(f"--merge: the reports used different model settings ({sorted(models)}); merge only runs of one protocol.")
+    merged = dict(reports[0])
+    rows = [row for r in reports for row in r.get("runs", [])]
+    merged["runs"], merged["summary"] = rows, summarise(rows)
+    speeds = [r["speed"] for r in reports if "speed" in r]
+    if speeds:
+        merged["speed"] = speeds[0]
+    protocol = dict(merged["protocol"])
+    protocol["variants"] = {k: v for r in reports for k, v in r["protocol"]["variants"].items()}
+    protocol["seeds"] = sorted({row["seed"] for row in rows})
+    protocol["command"] = [r["protocol"]["command"] for r in reports]
+    full = protocol["seeds"] == FULL_PROTOCOL["seeds"] and set(protocol["variants"]) == set(VARIANTS) and all(
+        r["protocol"]["cpu_minutes_per_run"] >= FULL_PROTOCOL["cpu_minutes"] for r in reports)
+    protocol["full_protocol"] = full
+    protocol["label"] = "the issue's protocol (3 seeds x 15 CPU-min)" if full else (
+        f"REDUCED: seeds {protocol['seeds']}, {protocol['cpu_minutes_per_run']} CPU-min per run (the issue asks 3 seeds x 15 CPU-min)")
+    merged["protocol"] = protocol
+    with open(output, "w", encoding="utf-8") as f:
+        json.dump(merged, f, indent=2)
+        f.write("\n")
+    print(f"wrote {output}")
+    return 0
+
+
 def main(argv=None) -> int:
     """Runs the benchmark and writes the JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -184,7 +213,11 @@ def main(argv=None) -> int:
     p.add_argument("--skip_ablation", action="store_true")
     p.add_argument("--tiny", action="store_true", help="End-to-end check: tiny networks, seconds of budget (numbers meaningless).")
     p.add_argument("--output", default=str(ROOT / "bench_results" / "cyclegan.json"))
+    p.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                   help="Combine the JSONs of runs made in parallel processes (e.g. one variant each) into --output.")
     args = p.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.output)
     torch.set_num_threads(1)
     if args.tiny:
         args.ngf = args.ndf = 4
