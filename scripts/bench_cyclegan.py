@@ -6,7 +6,7 @@ Two parts:
 1. Ablation (issue 13): full CycleGAN vs ``no_cycle`` (lambda_cycle 0; the identity term, relative to it as
    in the reference code, is then 0 too: the paper's "GAN alone") vs ``no_identity`` (lambda_identity 0), each
    seed given the same CPU budget for training (``--cpu_minutes``, CPU time of this process, one torch thread).
-   The number of steps that fits the budget is calibrated per variant on 10 timed steps first (the LR schedule,
+   The number of steps that fits the budget is calibrated per variant on 10 timed steps of the loop first (the LR schedule,
    constant then linear decay over the second half, needs the step count in advance); the CPU time actually
    spent is recorded. Each run is then evaluated on the 250 held-out images per domain: per direction, the
    content kept (the target domain's classifier gives the source image's label), FID against the target
@@ -14,8 +14,8 @@ Two parts:
    >= 90% of translations in BOTH directions within 15 CPU-minutes, and no_cycle drops clearly.
 2. Speed: training steps per CPU-second of `hfgen`'s loop (the cyclegan task) vs a plain PyTorch loop of the
    same four networks with the reference code's structure (G and F step, then D_X and D_Y step on pooled
-   fakes), same batches, sizes and optimizers. hfgen's per-step cost is the difference of two runs (N and 2N
-   steps), so its setup (data, models) cancels out. Goal: ratio >= 0.95.
+   fakes), same batch size, sizes and optimizers. Both are timed over whole steps after 3 warm-up steps (hfgen's
+   inside its run, so its setup and export do not count). Goal: ratio >= 0.95.
 
 Usage (one thread; run under `nice` on a shared machine)::
 
@@ -76,13 +76,27 @@ def _train(out: str, steps: int, seed: int, model: dict, variant: str, decay: bo
     return trainer, time.process_time() - start
 
 
+WARMUP_STEPS = 3
+
+
 def hfgen_seconds_per_step(model: dict, variant: str, steps: int, work: str) -> float:
-    """CPU seconds per training step of hfgen's loop: (cost of 2N steps - cost of N steps) / N, after a warm-up run
-    (the first run in a process pays one-off costs: imports, reading the data)."""
-    _train(os.path.join(work, "calib-warm"), 2, 0, model, variant, decay=False)
-    _, short = _train(os.path.join(work, "calib-a"), steps, 0, model, variant, decay=False)
-    _, long = _train(os.path.join(work, "calib-b"), 2 * steps, 0, model, variant, decay=False)
-    return max(1e-9, (long - short) / steps)
+    """CPU seconds per training step of hfgen's loop, timed inside one run: from the start of step WARMUP_STEPS to the
+    start of step WARMUP_STEPS + steps (whole steps of the loop: data, both phases, optimizer and scheduler steps,
+    logging), so that setup, the final output check and the export do not count."""
+    from hfgen.training import Trainer
+    from hfgen.training.cyclegan import CycleGANTask
+
+    marks = {}
+
+    class TimedTask(CycleGANTask):
+        def generator_step(self, batch, ctx):
+            if ctx.step in (WARMUP_STEPS, WARMUP_STEPS + steps) and ctx.step not in marks:
+                marks[ctx.step] = time.process_time()
+            return super().generator_step(batch, ctx)
+
+    args = _training_args(os.path.join(work, "timed"), WARMUP_STEPS + steps + 1, 0, model["batch"], decay=False)
+    Trainer(TimedTask(_task_args(model, variant), training_args=args), args).train()
+    return (marks[WARMUP_STEPS + steps] - marks[WARMUP_STEPS]) / steps
 
 
 def plain_seconds_per_step(model: dict, variant: str, steps: int) -> float:
@@ -129,7 +143,7 @@ def plain_seconds_per_step(model: dict, variant: str, steps: int) -> float:
         (loss.discriminator_loss(D_X(x), D_X(px)) + loss.discriminator_loss(D_Y(y), D_Y(py))).backward()
         opt_d.step()
 
-    for _ in range(3):  # warm-up
+    for _ in range(WARMUP_STEPS):  # warm-up, as for hfgen's loop
         step()
     start = time.process_time()
     for _ in range(steps):
