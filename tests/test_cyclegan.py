@@ -377,3 +377,22 @@ def test_save_to_disk_dataset_with_two_image_columns_trains(tmp_path, isolated_d
     assert pipe(red, direction="a_to_b", output_type="np").images.shape == (1, 16, 16, 3)
     with pytest.raises(SystemExit, match="--domain_columns takes two column names"):
         main("cyclegan", ["--dataset", str(tmp_path / "saved"), "--domain_columns", "horses", "--output_dir", str(out)])
+
+
+def test_domain_splits_of_one_saved_dataset_are_the_two_domains(tmp_path, isolated_datasets_cache):
+    """Guards --domain_splits: a DatasetDict (as Hub CycleGAN datasets ship, trainA/trainB splits) gives one domain per
+    split, B at A's size; a wrong value names the flag."""
+    import datasets
+    from PIL import Image
+
+    features = datasets.Features({"image": datasets.Image()})
+    datasets.DatasetDict({
+        "trainA": datasets.Dataset.from_dict({"image": [Image.new("RGB", (16, 16), "red")] * 3}, features=features),
+        "trainB": datasets.Dataset.from_dict({"image": [Image.new("RGB", (24, 24), "blue")] * 5}, features=features),
+    }).save_to_disk(str(tmp_path / "dict"))
+    args = TrainingArguments(dataset=str(tmp_path / "dict"), output_dir=str(tmp_path / "o"))
+    data = CycleGANTask(CycleGANArguments(domain_splits="trainA,trainB"), training_args=args).load_dataset(args)
+    assert {k: (len(d), d.image_size) for k, d in data.domains.items()} == {"domain_a": (3, 16), "domain_b": (5, 16)}
+    assert data["domain_b"].tensors["pixel_values"][0, 2].mean() > 0.9  # blue
+    with pytest.raises(ConfigurationError, match="--domain_splits takes two split names"):
+        CycleGANTask(CycleGANArguments(domain_splits="trainA"), training_args=args).load_dataset(args)

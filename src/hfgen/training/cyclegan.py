@@ -50,6 +50,10 @@ class CycleGANArguments:
     domain_columns: Optional[str] = field(
         default=None, metadata={"help": "'COLUMN_A,COLUMN_B': the two image columns of a one-dataset source (default: imageA,imageB or A,B)."}
     )
+    domain_splits: Optional[str] = field(
+        default=None, metadata={"help": "'SPLIT_A,SPLIT_B': the two splits of a one-dataset source that hold the domains "
+                                        "(e.g. trainA,trainB of a Hub CycleGAN dataset)."}
+    )
     loss: str = field(default="lsgan", metadata={"help": "Adversarial loss of the registry (the paper: lsgan)."})
     lambda_cycle: float = field(default=10.0, metadata={"help": "Weight of the cycle-consistency L1 loss (the paper's lambda)."})
     lambda_identity: float = field(
@@ -162,10 +166,31 @@ class CycleGANTask(Task):
             columns = tuple(c.strip() for c in a.domain_columns.split(","))
             if len(columns) != 2 or not all(columns):
                 raise ConfigurationError(f"--domain_columns takes two column names 'COLUMN_A,COLUMN_B', got {a.domain_columns!r}.")
-        if a.dataset_b is not None and columns:
-            raise ConfigurationError("--domain_columns applies to one dataset holding both domains; with --dataset_b, drop it.")
+        if a.dataset_b is not None and (columns or a.domain_splits):
+            raise ConfigurationError("--domain_columns / --domain_splits apply to one dataset holding both domains; with --dataset_b, "
+                                     "drop them.")
+        splits = None
+        if a.domain_splits:
+            splits = tuple(s.strip() for s in a.domain_splits.split(","))
+            if len(splits) != 2 or not all(splits) or columns:
+                raise ConfigurationError(f"--domain_splits takes two split names 'SPLIT_A,SPLIT_B' (and no --domain_columns), got "
+                                         f"{a.domain_splits!r}.")
 
         def load(num_channels):
+            if splits:  # one dataset, one split per domain
+                from hfgen.data import NoImagesFoundError, load_train_dataset
+                from hfgen.data.dataset import UnpairedDataset
+
+                domains, size = {}, args.resolution
+                for key, split in zip(("domain_a", "domain_b"), splits):
+                    try:
+                        domains[key] = load_train_dataset(name, image_size=size, num_channels=num_channels, split=split,
+                                                          image_column=args.image_column, num_samples=args.max_train_samples,
+                                                          seed=args.seed)
+                    except NoImagesFoundError as error:
+                        raise NoImagesFoundError(f"Domain {key[-1].upper()} (split {split!r}) is empty: {error}") from error
+                    size = size or domains[key].image_size
+                return UnpairedDataset(domains, name=name)
             return load_unpaired_datasets(
                 name, a.dataset_b, split=args.dataset_split, image_size=args.resolution, num_channels=num_channels,
                 image_column=args.image_column, columns=columns, num_samples=args.max_train_samples, seed=args.seed,
