@@ -340,6 +340,8 @@ def load_upload(value) -> Image.Image:
         image = Image.fromarray(value)
     else:
         path = getattr(value, "name", None) or getattr(value, "path", None) or os.fspath(value)
+        if not os.path.isfile(path):
+            raise DemoError(f"The uploaded file {os.path.basename(path)!r} is not on the server (any more): upload it again.")
         size = os.path.getsize(path)
         if size > MAX_UPLOAD_MB * 1024 * 1024:
             raise DemoError(f"The upload is {size / 2**20:.1f} MB: the limit is {MAX_UPLOAD_MB} MB. Upload a smaller image.")
