@@ -116,4 +116,49 @@ def build(family: str, root) -> Path:
     return folder
 
 
+def reference(family, folder, upload):
+    """(app inputs, the same call made on the pipeline in Python, whether the seed changes the output)."""
+    from PIL import Image
+
+    from hfgen.pipelines import load_pipeline
+    from hfgen.training.ddpm import with_sampler
+
+    pipe = load_pipeline(folder)
+    pipe.set_progress_bar_config(disable=True)
+    g = torch.manual_seed
+    if family == "gan":
+        return {"class_label": "dog", "num_images": 3, "seed": 7}, lambda s: pipe(batch_size=3, class_labels="dog", generator=g(s)).images, True
+    if family == "points":
+        from hfgen.app.demo import scatter_plot
+
+        return ({"num_points": 300, "seed": 3},
+                lambda s: [scatter_plot(pipe(batch_size=300, generator=g(s), output_type="np").images)], True)
+    if family == "text-gan":
+        prompt = "a blue circle on the right"
+        return ({"prompt": prompt, "num_images": 2, "seed": 5},
+                lambda s: pipe(prompt=prompt, num_images_per_prompt=2, generator=g(s)).images, True)
+    if family == "pix2pix":
+        image = Image.open(upload)
+        return ({"image": upload, "dropout": True, "num_images": 3, "seed": 4},
+                lambda s: pipe(image=[image] * 3, dropout=True, generator=g(s)).images, True)
+    if family == "cyclegan":
+        image = Image.open(upload)
+        return {"image": upload, "direction": "b_to_a"}, lambda s: pipe(image=image, direction="b_to_a").images, False
+    if family == "ddpm":  # the sampler as `hfgen sample --scheduler ddim` builds it
+        ddim = with_sampler(pipe, "ddim")
+        return ({"num_images": 2, "num_inference_steps": 5, "scheduler": "ddim", "seed": 2},
+                lambda s: ddim(batch_size=2, num_inference_steps=5, generator=g(s)).images, True)
+    if family == "ddpm-class":
+        dpm = with_sampler(pipe, "dpm++")
+        return ({"class_label": "2", "num_images": 2, "num_inference_steps": 4, "scheduler": "dpm++", "seed": 9},
+                lambda s: dpm(batch_size=2, class_labels=2, num_inference_steps=4, generator=g(s)).images, True)
+    if family == "text-ddpm":
+        kw = dict(prompt="a red circle at the top left", negative_prompt="a blue square at the bottom right",
+                  guidance_scale=2.5, num_inference_steps=3, num_images_per_prompt=2)
+        return ({"prompt": kw["prompt"], "negative_prompt": kw["negative_prompt"], "guidance_scale": 2.5,
+                 "num_inference_steps": 3, "num_images": 2, "seed": 1},
+                lambda s: pipe(generator=g(s), **kw).images, True)
+    raise KeyError(family)
+
+
 FAMILIES = ("gan", "points", "text-gan", "pix2pix", "cyclegan", "ddpm", "ddpm-class", "text-ddpm")
