@@ -64,6 +64,11 @@ def apps(tmp_path_factory):
             procs.append(subprocess.Popen([sys.executable, "-m", "hfgen.cli", "app", str(folder), "--port", str(port)],
                                           stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True))
             out[family] = (f"http://127.0.0.1:{port}/", folder, str(upload), root / f"{family}.log")
+        port = _free_port()  # and a page for a folder that does not exist
+        procs.append(subprocess.Popen([sys.executable, "-m", "hfgen.cli", "app", str(root / "nowhere"), "--port", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env, start_new_session=True))
+        out["missing"] = (f"http://127.0.0.1:{port}/", root / "nowhere", None, root / "missing.log")
+        (root / "missing.log").write_text("")
         deadline = time.time() + 240
         for family, (url, *_ , log) in out.items():
             while True:
@@ -125,7 +130,8 @@ def _fill(driver, name, value):
         box.send_keys(value)
     elif name == "image":
         driver.find_element(By.CSS_SELECTOR, "#image input[type=file]").send_keys(value)
-        WebDriverWait(driver, 90).until(lambda d: "input.png" in d.find_element(By.ID, "image").text)  # uploaded
+        # uploaded: the file's name is listed and the preview shows it
+        WebDriverWait(driver, 90).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#preview img"))
     elif name == "direction":
         driver.find_element(By.XPATH, f"//*[@id='direction']//label[contains(normalize-space(), '{DIRECTION_LABELS[value]}')]").click()
     elif name == "dropout":
@@ -164,6 +170,13 @@ def test_the_page_shows_the_pipelines_images_for_the_seed(family, apps, browser)
     inputs, call, _ = app_models.reference(family, folder, upload)
     browser.get(url)
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "generate").is_enabled())
+    if "image" in inputs:  # an upload that is not an image is refused at once, with a message
+        fake = Path(upload).with_name("notes.png")
+        fake.write_text("not an image")
+        browser.find_element(By.CSS_SELECTOR, "#image input[type=file]").send_keys(str(fake))
+        WebDriverWait(browser, 60).until(lambda d: "notes.png is not an image PIL can read" in d.find_element(By.TAG_NAME, "body").text)
+        browser.get(url)
+        WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "generate").is_enabled())
     if "prompt" in inputs:
         browser.find_element(By.ID, "generate").click()
         WebDriverWait(browser, 60).until(lambda d: "Prompt is empty" in d.find_element(By.TAG_NAME, "body").text)
@@ -180,25 +193,9 @@ def test_the_page_shows_the_pipelines_images_for_the_seed(family, apps, browser)
     browser.save_screenshot(str(ROOT / "docs" / f"app_{family}.png"))
 
 
-def test_a_missing_model_folder_starts_a_page_that_says_so(browser, tmp_path):
+def test_a_missing_model_folder_starts_a_page_that_says_so(apps, browser):
     """Guards the broken-folder case in the browser: the app starts, the page names the problem, Generate is off."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hfgen.cli", "app", str(tmp_path / "nowhere"), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
-                break
-            except OSError:
-                assert time.time() < deadline and proc.poll() is None, "the app did not start"
-                time.sleep(0.5)
-        browser.get(f"http://127.0.0.1:{port}/")
-        error = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "load_error"))
-        assert "Could not load the model" in error.text and "nowhere" in error.text
-        assert not browser.find_element(By.ID, "generate").is_enabled()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+    browser.get(apps["missing"][0])
+    error = WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "load_error"))
+    assert "Could not load the model" in error.text and "nowhere" in error.text
+    assert not browser.find_element(By.ID, "generate").is_enabled()

@@ -468,6 +468,19 @@ def _gradio_control(gr, name: str, model: DemoModel):
     raise KeyError(f"no Gradio component for control {name!r}")
 
 
+def _preview(path):
+    """The uploaded image for the page's preview; a warning toast (and no preview) when it is not usable."""
+    import gradio as gr
+
+    if not path:
+        return None
+    try:
+        return load_upload(path)
+    except DemoError as error:
+        gr.Warning(str(error))
+        return None
+
+
 def build_demo(model: DemoModel):
     """The Gradio Blocks page of `model`: controls, a Generate button, the gallery and the card's evaluation.
 
@@ -486,7 +499,12 @@ def build_demo(model: DemoModel):
             gr.Markdown(f"## The model could not be loaded\n\n{model.load_error}", elem_id="load_error")
         with gr.Row():
             with gr.Column(scale=1):
-                components = [_gradio_control(gr, name, model) for name in (family.controls if family else ())]
+                components = []
+                for name in family.controls if family else ():
+                    components.append(_gradio_control(gr, name, model))
+                    if name == "image":  # show what was uploaded, and say at once when it is not a usable image
+                        shown = gr.Image(label="Uploaded image", interactive=False, height=160, format="png", elem_id="preview")
+                        components[-1].change(_preview, components[-1], shown, api_name=False)
                 button = gr.Button("Generate", variant="primary", elem_id="generate", interactive=model.load_error is None)
             with gr.Column(scale=2):
                 # PNG: the page shows exactly the pipeline's pixels (the default WebP would be lossy).
