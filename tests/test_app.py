@@ -207,7 +207,7 @@ def test_push_with_space_creates_a_gradio_space_that_serves_the_repo_without_hfg
     shutil.copytree(folders["text-gan"], folder)
     # --no_card + a README: cards.detect_family names a text-GAN folder exported without training logs
     # 'texttoimagegan', which has no card template (a text-GAN issue, not the app's).
-    (folder / "README.md").write_text(app_models.EVAL_CARD)
+    (folder / "README.md").write_text(app_models.EVAL_CARD.replace("library_name: diffusers", "library_name: diffusers\nlicense: mit"))
     assert main(["push", str(folder), "test-user/tiny-text-gan", "--no_card", "--space", "test-user/tiny-text-gan-demo"]) == 0
     files = hub.files("test-user/tiny-text-gan-demo", repo_type="space")
     assert {"README.md", "app.py", "hfgen_demo.py", "requirements.txt"} <= set(files)
@@ -237,6 +237,11 @@ def test_push_with_space_creates_a_gradio_space_that_serves_the_repo_without_hfg
     """)
     local = load_model(str(folder)).predict(prompt="a green triangle in the center", num_images=3, seed=11)
     np.testing.assert_array_equal(np.load(npy), _pixels([image for image, _ in local]))
+    by_id = load_model("test-user/tiny-text-gan")  # `hfgen app REPO_ID`: the same page from the Hub, card included
+    assert by_id.load_error is None and "| FID | 12.3457 | lower |" in by_id.evaluation
+    shown = by_id.predict(prompt="a green triangle in the center", num_images=3, seed=11)
+    np.testing.assert_array_equal(_pixels([image for image, _ in shown]), _pixels([image for image, _ in local]))
+    assert "license: mit" in files["README.md"].decode()  # the model card's license carries over
 
     # a stock diffusers folder: `hfgen space` alone, no trust_remote_code, no transformers needed
     stock = tmp_path / "ddpm"

@@ -51,7 +51,25 @@ def space_requirements(folder) -> list[str]:
     return [f"{name}=={_version(name)}" for name in needed]
 
 
-def _front_matter(model_repo: str, title: str, family: str) -> str:
+def _card_license(folder: Path) -> str | None:
+    """The `license:` of the model card's front matter (the Space shows the same model), or None."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return None
+    import yaml
+
+    text = card.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return None
+    try:
+        meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError:
+        return None
+    license = meta.get("license") if isinstance(meta, dict) else None
+    return license if isinstance(license, str) else None
+
+
+def _front_matter(model_repo: str, title: str, family: str, license: str | None = None) -> str:
     lines = [
         "---",
         f"title: {json.dumps(title[:60])}",
@@ -63,6 +81,7 @@ def _front_matter(model_repo: str, title: str, family: str) -> str:
         f"python_version: \"{sys.version_info.major}.{sys.version_info.minor}\"",
         "app_file: app.py",
         "pinned: false",
+        *([f"license: {license}"] if license else []),
         "models:",
         f"  - {model_repo}",
         "tags:",
@@ -106,7 +125,7 @@ def write_space(folder, out_dir, model_repo: str, title: Optional[str] = None) -
     out.mkdir(parents=True, exist_ok=True)
     family = name.replace("Pipeline", "").lower() or "diffusers"
     (out / "README.md").write_text(
-        _front_matter(model_repo, title, family)
+        _front_matter(model_repo, title, family, _card_license(folder))
         + f"\n# {title}\n\nA demo of [{model_repo}](https://huggingface.co/{model_repo}) ({name}), made with `hfgen space`.\n",
         encoding="utf-8",
     )
