@@ -136,6 +136,19 @@ def test_uploads_that_are_not_images_or_too_big_are_refused(folders, tmp_path):
     assert len(model.predict(image=_png(tmp_path / "rgba.png", mode="RGBA"))) == 1
 
 
+def test_the_pipelines_warnings_reach_the_page(folders, tmp_path):
+    """Guards the notes shown beside the images: an upload of another size is resized (said), prompt words outside
+    the vocabulary are reported; a clean call has no notes."""
+    from hfgen.app import load_model
+
+    _, notes = load_model(str(folders["pix2pix"])).predict_with_notes(image=_png(tmp_path / "in.png", size=(20, 20)))
+    assert any("Resized the image from 20x20 to 16x16" in note for note in notes)
+    text = load_model(str(folders["text-gan"]))
+    _, notes = text.predict_with_notes(prompt="zebra giraffe", num_images=1)
+    assert any("outside the tokenizer's vocabulary" in note for note in notes)
+    assert text.predict_with_notes(prompt="a red circle at the top left", num_images=1)[1] == []
+
+
 def test_missing_or_corrupt_model_folders_start_a_page_that_says_what_is_wrong(folders, tmp_path):
     """Guards broken models: a missing folder, a corrupt model_index.json and truncated weights do not raise;
     the page builds (gradio), says what is wrong and how to fix it, and Generate repeats the message."""

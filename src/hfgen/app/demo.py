@@ -299,6 +299,29 @@ class DemoModel:
             out[name] = CONTROLS[name].check(self, value)
         return out
 
+    def predict_with_notes(self, **raw: Any) -> Tuple[Result, List[str]]:
+        """`predict`, plus the warnings the pipeline logged or raised meanwhile (an upload resized to the model's
+        size, prompt words outside the vocabulary, ...): the page shows them beside the images."""
+        import logging
+        import warnings
+
+        notes: List[str] = []
+
+        class _Collect(logging.Handler):
+            def emit(self, record):
+                notes.append(record.getMessage())
+
+        handler, root = _Collect(level=logging.WARNING), logging.getLogger()
+        root.addHandler(handler)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = self.predict(**raw)
+        finally:
+            root.removeHandler(handler)
+        notes += [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
+        return result, list(dict.fromkeys(notes))
+
     def predict(self, **raw: Any) -> Result:
         """What the page's button does: the family's pipeline call, seeded (`torch.Generator(device).manual_seed(seed)`)."""
         inputs = self.check_inputs(raw)
@@ -515,11 +538,14 @@ def build_demo(model: DemoModel):
 
         def run(*values):
             try:
-                return model.predict(**dict(zip(names, values)))
+                images, notes = model.predict_with_notes(**dict(zip(names, values)))
             except DemoError as error:
                 raise gr.Error(str(error)) from None
             except ValueError as error:  # the pipeline's own checks name the fix too
                 raise gr.Error(str(error)) from None
+            for note in notes:
+                gr.Warning(note)
+            return images
 
         button.click(run, components, gallery, api_name="generate", concurrency_limit=1)
     return demo
