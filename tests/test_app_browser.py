@@ -33,7 +33,7 @@ pytestmark = [
                        reason="Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does)"),
     pytest.mark.usefixtures("one_torch_thread"),
 ]
-selenium = pytest.importorskip("selenium", reason="selenium is missing: pip install -e '.[app]'")
+selenium = pytest.importorskip("selenium", reason="selenium is missing: pip install -e '.[dev]'")
 pytest.importorskip("gradio", reason="gradio is missing: pip install -e '.[app]'")
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
