@@ -1,4 +1,4 @@
-"""`hfgen` command line: train | demo | sample | evaluate | push | card."""
+"""`hfgen` command line: train | demo | sample | evaluate | push | card | app | space."""
 
 from __future__ import annotations
 
@@ -216,13 +216,26 @@ def _card(argv: list[str]) -> int:
     return cli_card(argv)
 
 
+def _app(argv: list[str]) -> int:
+    from hfgen.app import cli_app
+
+    return cli_app(argv)
+
+
+def _space(argv: list[str]) -> int:
+    from hfgen.app import cli_space
+
+    return cli_space(argv)
+
+
 def _evaluate(argv: list[str]) -> int:
     from hfgen.evaluation import cli_evaluate
 
     return cli_evaluate(argv)
 
 
-COMMANDS = {"train": _train, "demo": _demo, "sample": _sample, "evaluate": _evaluate, "push": _push, "card": _card}
+COMMANDS = {"train": _train, "demo": _demo, "sample": _sample, "evaluate": _evaluate, "push": _push, "card": _card,
+            "app": _app, "space": _space}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  evaluate        FID/KID/IS/precision-recall/coverage/modes of a model against a dataset (JSON + table)")
         print("  push DIR REPO   upload an exported folder (with its model card) to the Hub")
         print("  card DIR        (re-)render the model card README.md of an exported folder")
+        print("  app MODEL       serve a Gradio demo page of a folder or Hub repo (pip install 'hfgen[app]')")
+        print("  space DIR SPACE --model_repo REPO   push a Gradio Space that serves a pushed model")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
     return COMMANDS[argv[0]](argv[1:])
 

@@ -310,7 +310,7 @@ def push_folder(
 
 
 def cli_push(argv: Optional[Sequence[str]] = None) -> int:
-    """``hfgen push DIR REPO_ID [--private] [--revision BRANCH] [--commit_message MSG] [--no_card]``."""
+    """``hfgen push DIR REPO_ID [--private] [--revision BRANCH] [--commit_message MSG] [--no_card] [--space SPACE_ID]``."""
     parser = argparse.ArgumentParser(
         prog="hfgen push",
         description="Upload an exported folder to the Hugging Face Hub (token: HF_TOKEN or `huggingface-cli login`; "
@@ -324,6 +324,8 @@ def cli_push(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no_card", action="store_true", help="Keep the folder's README.md (rendered only if missing).")
     parser.add_argument("--upgrade_layout", action="store_true",
                         help="Rewrite a folder exported by an older hfgen in the current layout (in place) before pushing.")
+    parser.add_argument("--space", default=None, metavar="SPACE_ID",
+                        help="Also create/update a Gradio Space (namespace/name) that serves the model (see `hfgen space`).")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         url = push_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
@@ -333,6 +335,14 @@ def cli_push(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(url)
+    if args.space:  # the demo page, once the model it loads is on the Hub
+        from hfgen.app.space import push_space
+
+        try:
+            print(push_space(args.folder, args.space, args.repo_id, private=args.private))
+        except (PushError, ValueError) as error:
+            print(f"error: the model was pushed, but the Space was not: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
