@@ -437,3 +437,20 @@ def test_push_refuses_the_pre_hub_layout_and_upgrade_layout_rewrites_it(folder, 
     again = GANPipeline.from_pretrained(REPO)(batch_size=len(CLASS_LABELS), class_labels=CLASS_LABELS,
                                              generator=torch.Generator("cpu").manual_seed(SEED), output_type="np").images
     np.testing.assert_allclose(again, expected, atol=1e-6)
+
+
+def test_every_pipeline_class_maps_to_a_card_template(tmp_path):
+    """A folder exported without logs/training_args.json is typed by its pipeline class: each of hfgen's pipeline
+    classes (and diffusers' DDPMPipeline, which hfgen exports stock) must name a card template that exists
+    (`texttoimagegan` did not)."""
+    from hfgen.hub.cards import PIPELINE_FAMILIES, detect_family
+    from hfgen.pipelines import PIPELINES
+
+    assert set(PIPELINES) <= set(PIPELINE_FAMILIES)
+    for class_name, family in PIPELINE_FAMILIES.items():
+        folder = tmp_path / class_name
+        folder.mkdir()
+        entry = class_name if class_name == "DDPMPipeline" else ["pipeline_x", class_name]
+        (folder / "model_index.json").write_text(json.dumps({"_class_name": entry}))
+        assert detect_family(folder) == family
+        assert family in available_templates(), family

@@ -279,6 +279,18 @@ def _evaluation(raw: dict, path: Path) -> dict:
     }
 
 
+# The family (= training task and card template name) of a folder exported without its training logs.
+PIPELINE_FAMILIES = {
+    "GANPipeline": "gan",
+    "TextToImageGANPipeline": "text-gan",
+    "Pix2PixPipeline": "pix2pix",
+    "CycleGANPipeline": "cyclegan",
+    "DDPMPipeline": "ddpm",
+    "ClassConditionalDDPMPipeline": "ddpm",
+    "TextToImageDDPMPipeline": "text-ddpm",
+}
+
+
 def detect_family(folder: str | os.PathLike) -> str:
     """The model family of an exported folder: its training task, else its pipeline class name."""
     folder = Path(folder)
@@ -293,7 +305,7 @@ def detect_family(folder: str | os.PathLike) -> str:
         class_name = class_name[-1]
     if not isinstance(class_name, str):
         raise ValueError(f"{folder}/model_index.json has no _class_name; cannot tell the model family.")
-    return class_name.removesuffix("Pipeline").lower() or class_name.lower()
+    return PIPELINE_FAMILIES.get(class_name, class_name.removesuffix("Pipeline").lower() or class_name.lower())
 
 
 def collect_card_context(folder: str | os.PathLike, repo_id: Optional[str] = None, license: str = "apache-2.0") -> dict:
