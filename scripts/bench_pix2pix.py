@@ -155,6 +155,8 @@ def markdown(result) -> str:
             "|---|---|---|---|---|---|---|---|"]
     for name, agg in result["summary"].items():
         def cell(key, digits=3):
+            if key not in agg:  # e.g. FID and accuracy: only where a classifier reads the outputs (digits)
+                return "-"
             mean, std = agg[key]
             return f"{mean:.{digits}f} ± {std:.{digits}f}" if agg["runs"] > 1 else f"{mean:.{digits}f}"
         rows.append(f"| {name} | {agg['steps']} | {cell('l1')} | {cell('psnr', 2)} | {cell('ssim')} | {cell('fid', 1)} | "
