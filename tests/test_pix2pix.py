@@ -260,7 +260,7 @@ def _train(out, *extra, dataset="edges2digits"):
 
 def test_hfgen_train_pix2pix_exports_card_evaluation_and_works_with_evaluate_and_sample(tmp_path, capsys):
     """Guards the task end to end through the CLI doors: `hfgen train pix2pix --dataset edges2digits` trains G and D
-    with the paper's schedule (constant, then linear decay over the last half), exports a Pix2PixPipeline with D
+    with the paper's schedule (constant, then linear decay over the last half), evaluates periodically (best/), exports a Pix2PixPipeline with D
     beside it, an input -> output -> target grid, the evaluation on held-out pairs (L1/PSNR/SSIM/FID/accuracy) in
     eval_results.json and the card; `hfgen evaluate` prints and writes the same metrics, `hfgen sample --input` translates
     a file and a folder, and refuses a missing --input."""
@@ -271,12 +271,16 @@ def test_hfgen_train_pix2pix_exports_card_evaluation_and_works_with_evaluate_and
     assert cli(["train", "pix2pix", "--dataset", "edges2digits", "--output_dir", str(out), "--max_train_steps", "4",
                 "--train_batch_size", "4", "--generator_channels", "4", "--discriminator_channels", "4", "--report_to", "none",
                 "--sample_steps", "0", "--checkpointing_steps", "0", "--disable_tqdm", "--final_eval_samples", "40",
-                "--num_grid_pairs", "3", "--max_train_samples", "64"]) == 0
+                "--num_grid_pairs", "3", "--max_train_samples", "64", "--eval_steps", "2", "--eval_samples", "40"]) == 0
     recorded = json.loads((out / "logs" / "training_args.json").read_text())
     assert recorded["training"]["lr_scheduler"] == "constant_then_linear" and recorded["training"]["lr_decay_steps"] == 2
     assert recorded["pix2pix"]["lambda_l1"] == 100 and recorded["grid"] == "held-out test pairs"
     history = json.loads((out / "logs" / "history.json").read_text())
-    assert {"generator/l1", "generator/adversarial", "discriminator/loss"} <= set(history[-1])
+    losses = [row for row in history if "generator/loss" in row]
+    assert {"generator/l1", "generator/adversarial", "discriminator/loss"} <= set(losses[-1])
+    periodic = [row for row in history if "eval/fid" in row]  # --eval_steps: held-out scores during training, best/ kept
+    assert [row["step"] for row in periodic] == [2, 4] and "eval/condition_accuracy" in periodic[0]
+    assert (out / "best" / "model_index.json").is_file()
     metrics = json.loads((out / "eval_results.json").read_text())["metrics"]
     assert {"fid", "condition_accuracy", "l1", "psnr", "ssim", "sharpness"} <= set(metrics)
     card = (out / "README.md").read_text()
