@@ -55,12 +55,6 @@ class Pix2PixArguments:
     num_grid_pairs: int = field(default=8, metadata={"help": "Input -> output -> target triplets in each sample grid."})
 
 
-def _data_record(dataset) -> dict:
-    from .gan import _data_record as record
-
-    return record(dataset)
-
-
 class Pix2PixTask(Task):
     """Trains Pix2Pix's G (U-Net) and D (conditional PatchGAN) on pairs (input x, target y)."""
 
@@ -172,6 +166,8 @@ class Pix2PixTask(Task):
         self.models = {"generator": UNetGenerator(g_config)}
         if a.adversarial:
             self.models["discriminator"] = PatchDiscriminator(d_config)
+        from .gan import _data_record
+
         self.data_record = _data_record(dataset)
         self.dataset_name = dataset.name
         self._grid_pairs = self._pick_grid_pairs(dataset)
@@ -197,7 +193,10 @@ class Pix2PixTask(Task):
                 + (f"{a.lambda_l1:g} * L1" if a.lambda_l1 else "")
             patch = f", PatchGAN {d_config.receptive_field}x{d_config.receptive_field} patches, " \
                     f"{d_config.output_size(self.image_size)}x{d_config.output_size(self.image_size)} logits" if a.adversarial else ""
-            print(f"{dataset.describe()}\npix2pix {a.direction}: {objective}{patch}.", file=sys.stderr, flush=True)
+            t = self.training_args
+            schedule = "" if t is None else f"; LR {t.lr_scheduler}" + (
+                f" (linear decay over the last {t.lr_decay_steps} of {t.max_train_steps} steps)" if t.lr_decay_steps else "")
+            print(f"{dataset.describe()}\npix2pix {a.direction}: {objective}{patch}{schedule}.", file=sys.stderr, flush=True)
 
     def _pick_grid_pairs(self, dataset) -> dict:
         """The fixed pairs of the sample grid: held-out test pairs of embedded data, else the first training pairs."""
