@@ -159,7 +159,7 @@ def markdown(result) -> str:
                 return "-"
             mean, std = agg[key]
             return f"{mean:.{digits}f} ± {std:.{digits}f}" if agg["runs"] > 1 else f"{mean:.{digits}f}"
-        rows.append(f"| {name} | {agg['steps']} | {cell('l1')} | {cell('psnr', 2)} | {cell('ssim')} | {cell('fid', 1)} | "
+        rows.append(f"| {name} | {agg['steps']} | {cell('l1')} | {cell('psnr', 2)} | {cell('ssim')} | {cell('fid', 2)} | "
                     f"{cell('condition_accuracy')} | {cell('sharpness', 2)} |")
     return "\n".join(rows)
 
