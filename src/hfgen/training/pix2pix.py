@@ -41,8 +41,10 @@ class Pix2PixArguments:
     loss: str = field(default="vanilla", metadata={"help": "Adversarial loss of the registry (vanilla as the paper; lsgan, hinge, ...)."})
     generator_channels: int = field(default=64, metadata={"help": "U-Net width of the first layer (ngf)."})
     discriminator_channels: int = field(default=64, metadata={"help": "PatchGAN width of the first layer (ndf)."})
-    discriminator_layers: int = field(
-        default=3, metadata={"help": "PatchGAN stride-2 layers: receptive field 16/34/70/142 px for 1/2/3/4 (70x70 is the paper's)."}
+    discriminator_layers: Optional[int] = field(
+        default=None,
+        metadata={"help": "PatchGAN stride-2 layers: receptive field 16/34/70/142 px for 1/2/3/4. Default: 3 (the paper's 70x70) "
+                          "where the images are at least 70 px, else the deepest whose patch fits in the image (2 at 64 px, 1 at 32)."},
     )
     num_downs: Optional[int] = field(default=None, metadata={"help": "U-Net downsamplings (default: log2 of the resolution, a 1x1 bottleneck)."})
     norm: str = field(default="batch", metadata={"help": "Normalisation of G and D: batch (the paper), instance or none."})
@@ -51,12 +53,6 @@ class Pix2PixArguments:
     adam_beta2: float = field(default=0.999, metadata={"help": "Adam beta2."})
     discriminator_learning_rate: Optional[float] = field(default=None, metadata={"help": "D's learning rate (default: G's)."})
     num_grid_pairs: int = field(default=8, metadata={"help": "Input -> output -> target triplets in each sample grid."})
-
-
-def _data_record(dataset) -> dict:
-    from .gan import _data_record as record
-
-    return record(dataset)
 
 
 class Pix2PixTask(Task):
@@ -157,23 +153,34 @@ class Pix2PixTask(Task):
             )
             d_config = PatchDiscriminatorConfig(
                 in_channels=self.in_channels + self.out_channels, base_channels=a.discriminator_channels,
-                n_layers=a.discriminator_layers, norm=a.norm,
+                n_layers=self.discriminator_layers(self.image_size), norm=a.norm,
             )
         except ValueError as error:
             message = str(error).replace("num_downs", "--num_downs").replace("n_layers", "--discriminator_layers")
             raise ConfigurationError(message) from None
         if a.adversarial and d_config.output_size(self.image_size) < 1:
             raise ConfigurationError(
-                f"--discriminator_layers {a.discriminator_layers} is too deep for {self.image_size}x{self.image_size} images "
+                f"--discriminator_layers {d_config.n_layers} is too deep for {self.image_size}x{self.image_size} images "
                 "(D's logit grid would be empty): lower it or raise --resolution."
             )
         self.models = {"generator": UNetGenerator(g_config)}
         if a.adversarial:
             self.models["discriminator"] = PatchDiscriminator(d_config)
+        from .gan import _data_record
+
         self.data_record = _data_record(dataset)
         self.dataset_name = dataset.name
         self._grid_pairs = self._pick_grid_pairs(dataset)
         self._announce(dataset, d_config)
+
+    def discriminator_layers(self, image_size: int) -> int:
+        """`--discriminator_layers`, else 3 (70x70 patches, the paper's) capped so that one patch fits in the image."""
+        if self.args.discriminator_layers is not None:
+            return self.args.discriminator_layers
+        from hfgen.models import PatchDiscriminatorConfig
+
+        fitting = [n for n in (1, 2, 3) if PatchDiscriminatorConfig(n_layers=n).receptive_field <= image_size]
+        return max(fitting, default=1)
 
     def _announce(self, dataset, d_config) -> None:
         from accelerate.state import PartialState
@@ -186,7 +193,10 @@ class Pix2PixTask(Task):
                 + (f"{a.lambda_l1:g} * L1" if a.lambda_l1 else "")
             patch = f", PatchGAN {d_config.receptive_field}x{d_config.receptive_field} patches, " \
                     f"{d_config.output_size(self.image_size)}x{d_config.output_size(self.image_size)} logits" if a.adversarial else ""
-            print(f"{dataset.describe()}\npix2pix {a.direction}: {objective}{patch}.", file=sys.stderr, flush=True)
+            t = self.training_args
+            schedule = "" if t is None else f"; LR {t.lr_scheduler}" + (
+                f" (linear decay over the last {t.lr_decay_steps} of {t.max_train_steps} steps)" if t.lr_decay_steps else "")
+            print(f"{dataset.describe()}\npix2pix {a.direction}: {objective}{patch}{schedule}.", file=sys.stderr, flush=True)
 
     def _pick_grid_pairs(self, dataset) -> dict:
         """The fixed pairs of the sample grid: held-out test pairs of embedded data, else the first training pairs."""
