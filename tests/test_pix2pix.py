@@ -456,3 +456,28 @@ def test_two_real_processes_accelerate_launch(tmp_path, pairs16):
     from hfgen import Pix2PixPipeline
 
     assert Pix2PixPipeline.from_pretrained(out)(torch.rand(1, 1, 16, 16), output_type="np").images.shape == (1, 16, 16, 1)
+
+
+def test_the_loops_output_check_runs_on_translations(tmp_path, pairs16, caplog):
+    """Guards `Pix2PixTask.output_samples`: the loop's NaN/saturation check of the trained outputs translates the grid's
+    inputs instead of being skipped (it was: the default calls `pipeline(batch_size=256)`, which a translation refuses)."""
+    import logging
+
+    from hfgen.training.pix2pix import Pix2PixTask
+
+    calls = []
+    original = Pix2PixTask.output_samples
+
+    def recording(self, pipeline, generator):
+        images = original(self, pipeline, generator)
+        calls.append(images.shape)
+        return images
+
+    Pix2PixTask.output_samples = recording
+    try:
+        with caplog.at_level(logging.WARNING):
+            _train(tmp_path / "run", dataset=pairs16)
+    finally:
+        Pix2PixTask.output_samples = original
+    assert calls and calls[0][1:] == (16, 16, 1)
+    assert "check of generated outputs was skipped" not in caplog.text

@@ -274,6 +274,11 @@ class Pix2PixTask(Task):
         """D, exported beside the pipeline so that training can resume from the folder (`--init_from`)."""
         return {"discriminator": models["discriminator"]} if "discriminator" in models else {}
 
+    def output_samples(self, pipeline, generator):
+        """Translations of the grid's inputs (held-out pairs for embedded data), which the loop checks for NaN and
+        saturation before the export (the default's `pipeline(batch_size=256)` does not apply to a translation)."""
+        return pipeline((self._grid_pairs["inputs"] + 1) / 2, output_type="np").images
+
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """A grid of input -> output -> target triplets (held-out pairs for embedded data), two triplets a row."""
         from .visualize import save_image_grid
