@@ -176,6 +176,8 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--steps", default=None,
                         help="Diffusion pipelines: comma-separated num_inference_steps to sweep (e.g. 10,25,50,100,1000): "
                              "the metrics and seconds per sample at each, with the same seed.")
+    parser.add_argument("--clip_model", default=None,
+                        help="Text-to-image models: folder of the CLIP of the CLIP score and R-precision (default: hfgen's shapes CLIP).")
     args = parser.parse_args(argv)
     steps = None
     if args.steps:
@@ -194,6 +196,10 @@ def cli_evaluate(argv: list[str]) -> int:
         pipe = _load_pipeline(args.model, args.trust_remote_code)
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         pipe.to(device)
+        from .text import evaluate_text_pipeline, is_text_pipeline
+
+        if is_text_pipeline(pipe):  # prompts in, not noise: the text-to-image protocol (hfgen.evaluation.text)
+            return evaluate_text_pipeline(args, pipe, output)
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if args.dataset not in EMBEDDED_DATASETS and size:

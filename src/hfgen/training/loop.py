@@ -739,7 +739,7 @@ class Trainer:
         generator = torch.Generator(device=pipe.device).manual_seed(self.args.seed)
         try:
             with torch.no_grad():
-                samples = pipe(batch_size=256, generator=generator, output_type="np").images
+                samples = self.task.output_check_samples(pipe, generator)
         except (TypeError, ValueError) as error:  # a pipeline that needs more inputs (e.g. prompts)
             logger.warning("The check of generated outputs was skipped: %s", error)
             return []

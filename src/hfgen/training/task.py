@@ -142,6 +142,12 @@ class Task:
 
         return export_folder(self.build_pipeline(models), folder, training_components=self.training_components(models))
 
+    def output_check_samples(self, pipeline, generator: torch.Generator):
+        """About 256 samples (numpy, images NHWC in [0, 1]) for the loop's end-of-training check of the outputs (NaN,
+        saturation). The default calls `pipeline(batch_size=256, ...)`; a pipeline with other inputs (prompts) overrides
+        it, or raises TypeError/ValueError to skip the check."""
+        return pipeline(batch_size=256, generator=generator, output_type="np").images
+
     def training_components(self, models: dict[str, nn.Module]) -> dict[str, nn.Module]:
         """Models exported beside the pipeline (e.g. the discriminator) so training can resume."""
         return {}
@@ -241,4 +247,12 @@ def require_captioned_images(dataset, command: str) -> None:
         raise ConfigurationError(
             f"{command} needs images with captions; {dataset.describe()} has {missing}: pass a captioned image dataset "
             "(--dataset shapes, --caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
+        )
+    empty = [i for i, t in enumerate(dataset.texts)
+             if not (any(isinstance(c, str) and c.strip() for c in t) if isinstance(t, (list, tuple)) else isinstance(t, str) and t.strip())]
+    if empty:
+        shown = ", ".join(str(i) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ConfigurationError(
+            f"{command}: {len(empty)} of {len(dataset)} rows of {dataset.name!r} have no caption (rows {shown}, in the data's "
+            "order): give every row a non-empty `text` (in metadata.jsonl, or the --caption_column), or remove those rows."
         )
