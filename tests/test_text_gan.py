@@ -357,6 +357,8 @@ def test_hfgen_evaluate_and_sample_on_a_text_model(pipe, tmp_path, capsys):
     assert image.width > 3 * image.height // 2  # 3 images per row plus the prompt written to the right
     assert hfgen(["sample", "--model", str(folder), "--output", str(grid)]) == 1
     assert "--prompt" in capsys.readouterr().err
+    assert hfgen(["sample", "--model", str(folder), "--prompt", " ", "--output", str(grid)]) == 1
+    assert "empty prompt" in capsys.readouterr().err
 
 
 def test_diversity_term_is_in_the_generator_loss():

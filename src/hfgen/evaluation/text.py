@@ -184,6 +184,7 @@ class TextToImageEvaluator:
             "dataset": "shapes", "split": "all 48 combinations (42 training + 6 held out)", "prompts": len(prompts),
             "prompt_template": 0, "images_per_prompt": n, "n_generated": len(wanted), "n_real": len(real), "seed": self.seed,
             "extractor": extractor.label, "extractor_sha256": extractor.sha256, "feature_dim": extractor.feature_dim,
+            "feature_metrics": ["fid"],  # the rest are not computed on the extractor's features (hfgen.hub.cards)
             "resize": "32x32 for the shapes evaluator" if self._size != 32 else "none",
             "metric_settings": {
                 "attributes": "colour and position analytic, shape by the shipped CNN (hfgen.metrics.shapes)",
