@@ -349,6 +349,8 @@ def test_hfgen_evaluate_and_sample_on_a_text_model(pipe, tmp_path, capsys):
 
     assert hfgen(["evaluate", "--model", str(folder), "--dataset", "digits", "--num_samples", "96"]) == 2
     assert "--dataset shapes" in capsys.readouterr().err
+    assert hfgen(["evaluate", "--model", str(folder), "--dataset", "shapes", "--metrics", "fid"]) == 2
+    assert "--metrics does not apply to a text-to-image model" in capsys.readouterr().err
 
     grid = tmp_path / "grid.png"
     assert hfgen(["sample", "--model", str(folder), "--prompt", CAPTIONS[0], "--prompt", CAPTIONS[1], "--num_images", "3",

@@ -273,6 +273,13 @@ def evaluate_text_pipeline(args, pipe, output: str) -> int:
     import json
     import sys
 
+    ignored = [flag for flag, value in (("--steps", getattr(args, "steps", None)), ("--mixture_centers", getattr(args, "mixture_centers", None)),
+                                        ("--metrics", None if getattr(args, "metrics", "auto") == "auto" else args.metrics))
+               if value]
+    if ignored:
+        print(f"error: {', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to a text-to-image model (it is "
+              "scored with the fixed text-to-image protocol of hfgen.evaluation.text): drop the flag.", file=sys.stderr)
+        return 2
     try:
         evaluator = TextToImageEvaluator(num_samples=args.num_samples, seed=args.seed, clip_model=getattr(args, "clip_model", None),
                                          dataset_name=args.dataset)
