@@ -133,6 +133,8 @@ def _sample(argv: list[str]) -> int:
     parser.add_argument("--class_label", default=None,
                         help="Class id or class name (as in the training data's subfolders) for every sample; "
                              "default: drawn uniformly.")
+    parser.add_argument("--prompt", action="append", default=None,
+                        help="Text-to-image models: a prompt (repeat the flag for several); one row of --num_images images each.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     parser.add_argument("--input", default=None,
@@ -168,6 +170,17 @@ def _sample(argv: list[str]) -> int:
             from hfgen.evaluation.image2image import sample_translations
 
             print(sample_translations(pipe, args.input, args.output, num_images=args.num_images))
+            return 0
+        takes_prompts = "prompt" in inspect.signature(pipe.__call__).parameters
+        if args.prompt or takes_prompts:  # text to image (hfgen.text.save_prompt_grid)
+            from hfgen.text import save_prompt_grid
+
+            if args.class_label is not None:
+                raise ValueError("--class_label does not apply to a text-to-image model: the prompt is the condition; drop it.")
+            if not args.prompt:
+                raise ValueError(f"{type(pipe).__name__} generates from text: pass --prompt 'a red circle in the top left corner' "
+                                 "(repeat --prompt for several).")
+            print(os.path.abspath(save_prompt_grid(pipe, args.prompt, args.num_images, args.seed, args.output)))
             return 0
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and steps

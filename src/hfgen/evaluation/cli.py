@@ -194,6 +194,8 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--scheduler", default=None, choices=("ddpm", "ddim", "dpm++"),
                         help="Diffusion pipelines: the sampler, built from the folder's scheduler config (ddim and dpm++ with "
                              "trailing timestep spacing). Default: the folder's own scheduler.")
+    parser.add_argument("--clip_model", default=None,
+                        help="Text-to-image models: folder of the CLIP of the CLIP score and R-precision (default: hfgen's shapes CLIP).")
     args = parser.parse_args(argv)
     steps = None
     if args.steps:
@@ -216,6 +218,10 @@ def cli_evaluate(argv: list[str]) -> int:
             from .translation import cli_evaluate_translation
 
             return cli_evaluate_translation(pipe, args, output)
+        from .text import evaluate_text_pipeline, is_text_pipeline
+
+        if is_text_pipeline(pipe):  # prompts in, not noise: the text-to-image protocol (hfgen.evaluation.text)
+            return evaluate_text_pipeline(args, pipe, output)
         from .image2image import is_image_to_image, translation_evaluator_for_cli
 
         if is_image_to_image(pipe):  # a translation (Pix2Pix): scored on held-out pairs of --dataset

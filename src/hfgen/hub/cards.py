@@ -110,9 +110,21 @@ METRIC_INFO: dict[str, tuple[str, str, Optional[str]]] = {
     "psnr": ("psnr", "PSNR to the target image (dB)", "higher"),
     "ssim": ("ssim", "SSIM to the target image", "higher"),
 }
+# Text-to-image metrics (hfgen.evaluation.text): attribute accuracy per group of shapes prompts, CLIP metrics, diversity.
+METRIC_INFO.update({
+    f"{group}_{attribute}": (f"{group}_{attribute}_accuracy", f"{name} right ({where})", "higher")
+    for group, where in (("all", "48 prompts"), ("train", "42 training combinations"), ("heldout", "6 held-out combinations"))
+    for attribute, name in (("colour", "Colour"), ("shape", "Shape"), ("position", "Position"), ("all_three", "All three attributes"))
+})
+METRIC_INFO.update({
+    "clip_score": ("clip_score", "CLIP score", "higher"),
+    "r_precision": ("r_precision", "R-precision (1 true + 99 other captions)", "higher"),
+    "diversity": ("diversity", "Per-prompt pixel std across samples (compare with real images)", None),
+})
 _STD_SUFFIX, _MEAN_SUFFIX = "_std", "_mean"
 # protocol keys copied into each model-index result's `args`
-_PROTOCOL_KEYS = ("dataset", "split", "n_real", "n_generated", "extractor", "extractor_sha256", "feature_dim", "resize", "seed")
+_PROTOCOL_KEYS = ("dataset", "split", "n_real", "n_generated", "extractor", "extractor_sha256", "feature_dim", "resize", "seed",
+                  "prompts", "prompt_template", "images_per_prompt", "clip_model", "clip_sha256")  # the last five: text models
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -482,7 +494,9 @@ def _eval_results(context: dict, task_type: str, task_name: Optional[str], model
                 break
         if versions:
             args["versions"] = dict(versions)
-        label = f"{row['label']} ({evaluation['extractor']} features)" if evaluation["extractor"] else row["label"]
+        # A protocol may list which metrics its extractor's features produced (text models: only the FID); by default all.
+        on_features = row["key"] in protocol.get("feature_metrics", [row["key"]])
+        label = f"{row['label']} ({evaluation['extractor']} features)" if evaluation["extractor"] and on_features else row["label"]
         results.append(EvalResult(
             task_type=task_type,
             task_name=task_name,

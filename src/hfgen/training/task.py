@@ -145,7 +145,7 @@ class Task:
     def output_samples(self, pipeline, generator: torch.Generator):
         """Outputs of the trained `pipeline` (numpy, images NHWC in [0, 1]) that the loop checks for NaN and saturation
         before the export. The default draws 256 samples from noise; a family with other inputs (an image to
-        translate) or a slow default call (1000 denoising steps) returns its own outputs. A TypeError or ValueError skips the check with a warning."""
+        translate, prompts) or a slow default call (1000 denoising steps) returns its own outputs. A TypeError or ValueError skips the check with a warning."""
         return pipeline(batch_size=256, generator=generator, output_type="np").images
 
     def training_components(self, models: dict[str, nn.Module]) -> dict[str, nn.Module]:
@@ -247,4 +247,12 @@ def require_captioned_images(dataset, command: str) -> None:
         raise ConfigurationError(
             f"{command} needs images with captions; {dataset.describe()} has {missing}: pass a captioned image dataset "
             "(--dataset shapes, --caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
+        )
+    empty = [i for i, t in enumerate(dataset.texts)
+             if not (any(isinstance(c, str) and c.strip() for c in t) if isinstance(t, (list, tuple)) else isinstance(t, str) and t.strip())]
+    if empty:
+        shown = ", ".join(str(i) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ConfigurationError(
+            f"{command}: {len(empty)} of {len(dataset)} rows of {dataset.name!r} have no caption (rows {shown}, in the data's "
+            "order): give every row a non-empty `text` (in metadata.jsonl, or the --caption_column), or remove those rows."
         )
