@@ -274,12 +274,13 @@ def hub(monkeypatch, tmp_path):
         yield server
 
 
-def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, hub, run_without_hfgen, one_torch_thread):
+def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, hub, run_without_hfgen, one_torch_thread, capsys):
     """Guards the three doors end to end: `hfgen train text-ddpm --dataset shapes` exports a TextToImageDDPMPipeline
     folder (standard unet/text_encoder/tokenizer/scheduler, coordinate_channels recorded, a card with the grid's prompts,
     guidance and sampler, attribute accuracy in its model-index); it loads with hfgen, and after `hfgen push`, in a process
     without hfgen, with DiffusionPipeline.from_pretrained(trust_remote_code=True) from the folder AND by repo id: the same
-    images for the same seed."""
+    images for the same seed. Then `hfgen evaluate` scores the folder at --guidance_scale with another --scheduler and
+    --steps (recorded in the report), and `hfgen sample --prompt` writes one row per prompt; bad flags exit naming them."""
     from huggingface_hub import ModelCard
 
     from hfgen.cli import main
@@ -329,6 +330,29 @@ def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, 
     assert len(loaded.files) == 2
     for key in loaded.files:
         np.testing.assert_allclose(loaded[key], expected, atol=1e-5)
+
+    # `hfgen evaluate` (shapes prompts at --guidance_scale with --scheduler / --steps) and `hfgen sample --prompt`.
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(out), "--dataset", "shapes", "--num_samples", "48", "--scheduler", "dpm++", "--steps", "2",
+                 "--guidance_scale", "4", "--output", str(report)]) == 0
+    evaluated = json.loads(report.read_text())
+    assert "heldout_all_three" in evaluated["metrics"]
+    sampler = evaluated["protocol"]["sampler"]
+    assert sampler["guidance_scale"] == 4.0 and sampler["num_inference_steps"] == 2 and sampler["scheduler"] == "DPMSolverMultistepScheduler"
+    assert main(["evaluate", "--model", str(out), "--dataset", "shapes", "--guidance_scale", "-1", "--output", str(report)]) == 2
+    assert "--guidance_scale -1.0 is negative" in capsys.readouterr().err
+    grid = tmp_path / "grid.png"
+    assert main(["sample", "--model", str(out), "--prompt", "a red circle in the top left corner", "--prompt", "a blue square",
+                 "--num_images", "3", "--num_inference_steps", "2", "--guidance_scale", "5", "--output", str(grid)]) == 0
+    from PIL import Image
+
+    image = Image.open(grid)
+    assert image.height == 152 and image.width > 224  # two rows of three 16x16 images (x4, padded), the prompts written beside
+    capsys.readouterr()
+    assert main(["sample", "--model", str(out), "--num_images", "2", "--output", str(grid)]) == 1
+    assert "pass --prompt" in capsys.readouterr().err
+    assert main(["sample", "--model", str(out), "--prompt", "a red circle", "--guidance_scale", "-2", "--output", str(grid)]) == 1
+    assert "--guidance_scale -2.0 is negative" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [

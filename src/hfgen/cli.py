@@ -133,6 +133,10 @@ def _sample(argv: list[str]) -> int:
     parser.add_argument("--class_label", default=None,
                         help="Class id or class name (as in the training data's subfolders) for every sample; "
                              "default: drawn uniformly.")
+    parser.add_argument("--prompt", action="append", default=None,
+                        help="Text-to-image models: a prompt (repeat the flag for several); one row of --num_images images each.")
+    parser.add_argument("--guidance_scale", type=float, default=None,
+                        help="Guided text-to-image diffusion: classifier-free guidance scale (default: the pipeline's, 3).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     parser.add_argument("--scheduler", default=None, choices=("ddpm", "ddim", "dpm++"),
@@ -161,6 +165,17 @@ def _sample(argv: list[str]) -> int:
                 inputs["num_inference_steps"] = args.num_inference_steps
         elif args.scheduler or args.num_inference_steps is not None:
             raise ValueError(f"--scheduler and --num_inference_steps are for diffusion models; {type(pipe).__name__} has no scheduler.")
+        if args.prompt or "prompt" in inspect.signature(pipe.__call__).parameters:  # text to image: one row per prompt
+            from hfgen.training.text_ddpm import save_prompt_rows
+
+            if args.class_label is not None:
+                raise ValueError("--class_label does not apply to a text-to-image model: the prompt is the condition; drop it.")
+            extra = {k: v for k, v in (("num_inference_steps", inputs.get("num_inference_steps")), ("guidance_scale", args.guidance_scale))
+                     if v is not None}
+            print(os.path.abspath(save_prompt_rows(pipe, args.prompt, args.num_images, args.seed, args.output, extra)))
+            return 0
+        if args.guidance_scale is not None:
+            raise ValueError(f"--guidance_scale is for guided text-to-image diffusion models; {type(pipe).__name__} takes no prompt.")
         label = args.class_label
         if label is not None:
             if "class_labels" not in inspect.signature(pipe.__call__).parameters:

@@ -194,6 +194,8 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--scheduler", default=None, choices=("ddpm", "ddim", "dpm++"),
                         help="Diffusion pipelines: the sampler, built from the folder's scheduler config (ddim and dpm++ with "
                              "trailing timestep spacing). Default: the folder's own scheduler.")
+    parser.add_argument("--guidance_scale", type=float, default=None,
+                        help="Guided text-to-image diffusion: classifier-free guidance scale (default: the pipeline's, 3).")
     args = parser.parse_args(argv)
     steps = None
     if args.steps:
@@ -214,8 +216,14 @@ def cli_evaluate(argv: list[str]) -> int:
         pipe.to(device)
         if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and step counts
             pipe = _diffusion_sampler(pipe, args.scheduler, steps)
+            if hasattr(pipe, "check_guidance_scale"):  # prompts + classifier-free guidance (text-ddpm)
+                from hfgen.training.text_ddpm import evaluate_guided_pipeline
+
+                return evaluate_guided_pipeline(args, pipe, output, steps)
         elif args.scheduler:
             raise EvaluationError(f"--scheduler is for diffusion pipelines; {type(pipe).__name__} has no scheduler.")
+        if args.guidance_scale is not None:
+            raise EvaluationError(f"--guidance_scale is for guided text-to-image diffusion; {type(pipe).__name__} has no guidance.")
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if args.dataset not in EMBEDDED_DATASETS and size:
