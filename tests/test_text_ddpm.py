@@ -432,3 +432,22 @@ def test_two_real_processes_train_text_ddpm(tmp_path):
     digests = summary["weights_sha256_per_process"]
     assert len(digests) == 2 and digests[0] == digests[1]
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == ["pipeline_text_ddpm", "TextToImageDDPMPipeline"]
+
+
+def test_bench_text_ddpm_quick_writes_the_protocol_figures(tmp_path):
+    """Guards scripts/bench_text_ddpm.py (smoke size): per budget a row with steps and training CPU-minutes (growing),
+    accuracy on training and held-out combinations and shapes-FID at guidance 3, the whole guidance sweep at the last
+    budget, sampling time per image, and a summary over seeds."""
+    out = tmp_path / "text_ddpm.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_text_ddpm.py"), "--quick", "--seeds", "0", "--threads", "1",
+                    "--guidance", "1,5", "--out", str(out)], check=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    result = json.loads(out.read_text())
+    (run,) = result["runs"]
+    first, last = run["rows"]
+    assert run["model"] == "text-ddpm" and first["steps"] < last["steps"] and first["train_cpu_minutes"] < last["train_cpu_minutes"]
+    assert list(first["by_guidance"]) == ["3.0"] and list(last["by_guidance"]) == ["1.0", "5.0"]
+    scores = last["by_guidance"]["5.0"]
+    assert 0 <= scores["train_all_three"] <= 1 and 0 <= scores["heldout_all_three"] <= 1 and scores["shapes_fid"] > 0
+    assert scores["num_images"] == 48 and scores["sampling_cpu_s_per_image"] > 0
+    assert {(r["budget_cpu_minutes"], r["guidance"]) for r in result["summary"]} == {(0.05, "3.0"), (0.1, "1.0"), (0.1, "5.0")}
