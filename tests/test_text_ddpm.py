@@ -197,6 +197,15 @@ def test_guidance_below_one_warns_what_it_means_and_bad_words_warn(pipe, caplog)
 # ----------------------------------------------------------------------------------------- the task
 
 
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
+
+    with LocalHubServer() as server:
+        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
+        yield server
+
+
 def _train_args(out, steps, **kwargs):
     from hfgen.training import TrainingArguments
 
@@ -231,10 +240,11 @@ def test_condition_dropout_replaces_captions_by_the_empty_prompt(one_torch_threa
     assert int(mask[0].sum()) == 2
 
 
-def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, one_torch_thread):
-    """Guards the two text-encoder modes: the built-in encoder is trained with the UNet (its weights move; one optimizer,
-    EMA on both), and --text_encoder FOLDER (a tiny CLIPTextModel saved with its tokenizer, as a Hub CLIP would be) is
-    loaded frozen (weights unchanged after training, not in the optimizer) with cross_attention_dim = its width."""
+def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, hub, one_torch_thread):
+    """Guards the text-encoder modes: the built-in encoder is trained with the UNet (one optimizer, EMA on both), and
+    --text_encoder FOLDER (a tiny CLIPTextModel saved with its tokenizer, as a Hub CLIP would be) is loaded frozen (weights
+    unchanged after training, not in the optimizer) with cross_attention_dim = its width; the same encoder by Hub id
+    (local Hub server) loads too, with --train_text_encoder true making it trainable."""
     from transformers import CLIPTextModel
 
     from hfgen.data.shapes import load_shapes
@@ -264,14 +274,14 @@ def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, one_torch_thread)
     optimized = {id(p) for group in frozen.create_optimizers()["denoiser"].param_groups for p in group["params"]}
     assert not optimized & {id(p) for p in frozen.models["text_encoder"].parameters()}
 
+    from huggingface_hub import HfApi
 
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
-
-    with LocalHubServer() as server:
-        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
-        yield server
+    HfApi().create_repo("test-user/tiny-clip-text")
+    HfApi().upload_folder(folder_path=tmp_path / "clip-text", repo_id="test-user/tiny-clip-text")
+    by_id = TextDDPMTask(TextDDPMArguments(text_encoder="test-user/tiny-clip-text", train_text_encoder=True, **TINY_TASK))
+    by_id.setup(data)
+    assert by_id.frozen_models == () and by_id.phases()[0].trainable == ("unet", "text_encoder")
+    torch.testing.assert_close(by_id.models["text_encoder"].get_input_embeddings().weight, pretrained.get_input_embeddings().weight)
 
 
 def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, hub, run_without_hfgen, one_torch_thread, capsys):
