@@ -13,8 +13,8 @@ last budget, at every `--guidance` value):
   training combinations and the 6 held-out ones (compositions never seen in training);
 - shapes-FID: Frechet distance between the shapes evaluator's CNN features of the generated images and of real images
   of all 48 combinations;
-- R-precision (AttnGAN's protocol: the true caption ranked among 99 captions of other combinations) and CLIP score, when
-  a CLIP is available (`--clip_model FOLDER`, or hfgen's shipped shapes CLIP once it exists), else recorded as null;
+- R-precision (AttnGAN's protocol: the true caption ranked among 99 captions of other combinations) and CLIP score with
+  hfgen's shipped shapes CLIP (or `--clip_model FOLDER`), and diversity: `hfgen.evaluation.text`, as `hfgen evaluate`;
 - sampling CPU-seconds and wall seconds per image.
 
 `--compare_gan` trains the text-conditional GAN of part 1 (`hfgen train text-gan`) with the same data, budgets and
@@ -52,69 +52,44 @@ def _ints(text: str) -> list[int]:
 # ------------------------------------------------------------------------------------------ evaluation
 
 
+class _TimedCalls:
+    """A pipeline whose calls get `defaults` and are timed (CPU and wall seconds, images made)."""
+
+    def __init__(self, pipeline, defaults: dict):
+        self._pipeline, self._defaults = pipeline, defaults
+        self.cpu = self.wall = 0.0
+        self.images = 0
+
+    def __call__(self, *args, **kwargs):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        out = self._pipeline(*args, **{**self._defaults, **kwargs})
+        self.cpu += time.process_time() - cpu0
+        self.wall += time.perf_counter() - wall0
+        self.images += len(out.images)
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self._pipeline, name)
+
+
 class ShapesPromptBench:
-    """Scores a text-to-image pipeline on the 48 shapes prompts (accuracy train/held-out, shapes-FID, R-precision)."""
+    """hfgen's text-to-image evaluation (`hfgen.evaluation.text.TextToImageEvaluator`: attribute accuracy all / training /
+    held-out combinations, shapes-FID, CLIP score and R-precision with the shipped shapes CLIP or `--clip_model`,
+    diversity) of a pipeline called with given settings, plus its sampling time per image."""
 
-    def __init__(self, resolution: int, per_prompt: int, seed: int, clip_model: str | None, num_real: int = 960):
-        from hfgen.data.shapes import NUM_COMBINATIONS, TRAIN_COMBINATIONS, caption_for, combination_attributes, load_shapes
-        from hfgen.metrics.shapes import evaluate_shapes, load_shapes_evaluator
+    def __init__(self, per_prompt: int, seed: int, clip_model: str | None):
+        from hfgen.evaluation.text import TextToImageEvaluator
 
-        self.per_prompt, self.seed = per_prompt, seed
-        self.combos = list(range(NUM_COMBINATIONS))
-        self.prompts = [caption_for(*combination_attributes(i)) for i in self.combos]
-        attrs = torch.tensor([combination_attributes(i) for i in self.combos])
-        self.attrs = attrs.repeat_interleave(per_prompt, dim=0)
-        self.train = torch.tensor([i in set(TRAIN_COMBINATIONS) for i in self.combos]).repeat_interleave(per_prompt)
-        self.captions = [p for p in self.prompts for _ in range(per_prompt)]
-        self.cnn = load_shapes_evaluator("cpu")
-        real = load_shapes("all", image_size=resolution, num_samples=num_real, seed=10_000 + seed)
-        real_images = real.get_batch(torch.arange(len(real)))["pixel_values"]
-        self.real_features = evaluate_shapes(real_images, model=self.cnn)["features"]
-        self.clip, self.clip_note = self._load_clip(clip_model)
-
-    @staticmethod
-    def _load_clip(path: str | None):
-        """(model, tokenizer, pool) of the R-precision CLIP, or (None, reason)."""
-        try:
-            if path:
-                from transformers import AutoTokenizer, CLIPModel
-
-                model, tokenizer = CLIPModel.from_pretrained(path, use_safetensors=True).eval(), AutoTokenizer.from_pretrained(path)
-                name = os.path.abspath(path)
-            else:
-                from hfgen.evaluation.text import load_shapes_clip  # the shipped shapes CLIP (issue 11), when present
-
-                model, tokenizer, info = load_shapes_clip()
-                name = info.get("clip_model", "hfgen/shapes_clip")
-        except Exception as error:  # no shipped CLIP in this version, or a bad folder: R-precision stays null
-            return None, f"no CLIP for R-precision ({type(error).__name__}: {str(error)[:160]}); pass --clip_model FOLDER"
-        from hfgen.data.shapes import CAPTION_TEMPLATES, NUM_COMBINATIONS, caption_for, combination_attributes
-
-        pool = sorted({caption_for(*combination_attributes(i), template=t) for i in range(NUM_COMBINATIONS) for t in range(len(CAPTION_TEMPLATES))})
-        return (model, tokenizer, pool), name
+        self.evaluator = TextToImageEvaluator(num_samples=48 * per_prompt, seed=seed, clip_model=clip_model)
 
     def __call__(self, pipe, call_kwargs: dict) -> dict:
-        from hfgen.metrics.distances import fid_from_features
-        from hfgen.metrics.shapes import evaluate_shapes, score_attributes
-
-        generator = torch.Generator(device=pipe.device).manual_seed(self.seed)
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        images = pipe(self.prompts, num_images_per_prompt=self.per_prompt, generator=generator, output_type="pt", **call_kwargs).images
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        signed = images.float().cpu() * 2 - 1
-        out = {"num_images": len(images), "sampling_cpu_s_per_image": cpu / len(images), "sampling_wall_s_per_image": wall / len(images)}
-        for name, mask in (("train", self.train), ("heldout", ~self.train)):
-            scores = score_attributes(signed[mask], self.attrs[mask, 0], self.attrs[mask, 1], self.attrs[mask, 2], model=self.cnn)
-            out.update({f"{name}_{k}": v for k, v in scores.items() if k != "num_images"})
-        out["shapes_fid"] = float(fid_from_features(self.real_features, evaluate_shapes(signed, model=self.cnn)["features"]))
-        out["r_precision"] = out["clip_score"] = None
-        if self.clip is not None:
-            from hfgen.metrics.clip import clip_score, r_precision
-
-            model, tokenizer, pool = self.clip
-            out["r_precision"] = float(r_precision(model, tokenizer, images.float().cpu(), self.captions, caption_pool=pool, k=1, negatives=99,
-                                                   seed=self.seed))
-            out["clip_score"] = float(clip_score(model, tokenizer, images.float().cpu(), self.captions))
+        pipe.set_progress_bar_config(disable=True)
+        timed = _TimedCalls(pipe, call_kwargs)
+        result = self.evaluator(timed)
+        out = {k: (float(v) if isinstance(v, (int, float)) else v) for k, v in result["metrics"].items()}
+        out.update(num_images=timed.images, sampling_cpu_s_per_image=timed.cpu / timed.images,
+                   sampling_wall_s_per_image=timed.wall / timed.images)
+        self.protocol = {k: v for k, v in result["protocol"].items() if k != "versions"}
         return out
 
 
@@ -159,10 +134,10 @@ def main() -> None:
     parser.add_argument("--guidance", default="1,3,5", help="Guidance scales of the sweep at the last budget.")
     parser.add_argument("--guidance_during", type=float, default=3.0, help="Guidance scale at the earlier budgets.")
     parser.add_argument("--inference_steps", type=int, default=50, help="DDIM steps of the evaluation samples.")
-    parser.add_argument("--per_prompt", type=int, default=5, help="Images per prompt (48 prompts).")
+    parser.add_argument("--per_prompt", type=int, default=5, help="Images per prompt (48 prompts; at least 2, for diversity).")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of training and sampling (2 = both cores here).")
     parser.add_argument("--calibration_steps", type=int, default=20, help="First segment, which measures the steps per CPU-second.")
-    parser.add_argument("--clip_model", default=None, help="CLIP folder for R-precision / CLIP score (default: hfgen's shapes CLIP, if shipped).")
+    parser.add_argument("--clip_model", default=None, help="CLIP folder for R-precision / CLIP score (default: hfgen's shapes CLIP).")
     parser.add_argument("--compare_gan", action="store_true", help="Also train and evaluate the text-GAN of part 1 with the same budgets.")
     parser.add_argument("--extra", default="", help="Extra text-ddpm flags, space-separated (e.g. '--attention_levels 1,2').")
     parser.add_argument("--quick", action="store_true", help="Smoke run: tiny model, tiny budgets, 1 image per prompt, 2 steps.")
@@ -171,7 +146,7 @@ def main() -> None:
     parser.add_argument("--out", default="bench_results/text_ddpm.json")
     args = parser.parse_args()
     if args.quick:
-        args.budgets, args.per_prompt, args.inference_steps, args.calibration_steps = "0.05,0.1", 1, 2, 2
+        args.budgets, args.per_prompt, args.inference_steps, args.calibration_steps = "0.05,0.1", 2, 2, 2
     torch.set_num_threads(args.threads)
     budgets, guidance, seeds = _floats(args.budgets), _floats(args.guidance), _ints(args.seeds)
     import tempfile
@@ -192,8 +167,7 @@ def main() -> None:
     try:
         for resolution in _ints(args.resolutions):
             for seed in seeds:
-                bench = ShapesPromptBench(resolution, args.per_prompt, seed, args.clip_model)
-                result["protocol"]["r_precision_clip"] = bench.clip_note
+                bench = ShapesPromptBench(args.per_prompt, seed, args.clip_model)
                 common = ["--dataset", "shapes", "--resolution", str(resolution), "--seed", str(seed), "--train_batch_size", "64",
                           "--learning_rate", "1e-3", "--num_threads", str(args.threads), "--sample_steps", "0", "--eval_steps", "0",
                           "--final_eval_samples", "0", "--num_sample_images", "12", "--report_to", "none", "--disable_tqdm", "true",
@@ -224,6 +198,7 @@ def main() -> None:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    result["evaluation_protocol"] = getattr(bench, "protocol", None)
     result["summary"] = summarize(result["runs"])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
@@ -244,11 +219,12 @@ def summarize(runs: list[dict]) -> list[dict]:
     out = []
     for (model, resolution, budget, g), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], str(kv[0][3]))):
         entry = {"model": model, "resolution": resolution, "budget_cpu_minutes": budget, "guidance": g, "seeds": len(items)}
-        for key in ("train_all_three", "heldout_all_three", "shapes_fid", "r_precision", "steps", "train_cpu_minutes", "sampling_cpu_s_per_image"):
+        for key in ("train_all_three", "heldout_all_three", "fid", "r_precision", "clip_score", "diversity", "steps", "train_cpu_minutes",
+                    "sampling_cpu_s_per_image"):
             values = [i[key] for i in items if i.get(key) is not None]
             if values:
                 entry[key] = float(np.mean(values))
-                if len(values) > 1 and key in ("train_all_three", "heldout_all_three", "shapes_fid"):
+                if len(values) > 1 and key in ("train_all_three", "heldout_all_three", "fid", "r_precision"):
                     entry[key + "_min"], entry[key + "_max"] = float(np.min(values)), float(np.max(values))
         out.append(entry)
     return out
@@ -274,7 +250,7 @@ def plot_guidance(result: dict, path: str) -> None:
         g = [float(r["guidance"]) for r in sel]
         ax1.plot(g, [r["train_all_three"] for r in sel], "o-", label=f"{resolution}px training combos")
         ax1.plot(g, [r["heldout_all_three"] for r in sel], "s--", label=f"{resolution}px held-out combos")
-        ax2.plot(g, [r["shapes_fid"] for r in sel], "o-", label=f"{resolution}px")
+        ax2.plot(g, [r["fid"] for r in sel], "o-", label=f"{resolution}px")
     ax1.set(xlabel="guidance scale", ylabel="all-three accuracy", ylim=(0, 1.02), title=f"after {last:g} CPU-min")
     ax2.set(xlabel="guidance scale", ylabel="shapes-FID (lower is better)")
     ax1.legend(fontsize=7)

@@ -237,6 +237,20 @@ def test_r_precision_protocol_with_an_identity_model():
     assert clip_score(model, Tokenizer(), images, wrong) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="caption_pool"):
         r_precision(model, Tokenizer(), images, true, pool[:50], negatives=99)
+
+    # Paraphrases: "caption 105" says what "caption 5" says (same features). Drawn as a negative it ties with the true
+    # caption and counts as a miss; `caption_groups` keeps other wordings of the true caption out of the negatives.
+    class Paraphrasing(Tokenizer):
+        def __call__(self, captions, **kwargs):
+            ids = torch.tensor([[int(c.split()[1]) % 100] for c in captions])
+            return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+    wide_pool = [f"caption {i}" for i in range(200)]
+    groups = {c: int(c.split()[1]) % 100 for c in wide_pool}
+    assert r_precision(model, Paraphrasing(), images, true, wide_pool, negatives=99) < 0.9
+    assert r_precision(model, Paraphrasing(), images, true, wide_pool, negatives=99, caption_groups=groups) == 1.0
+    with pytest.raises(ValueError, match="caption_pool"):  # 200 captions, 2 wordings of each: 198 negatives at most
+        r_precision(model, Paraphrasing(), images, true, wide_pool, negatives=199, caption_groups=groups)
     with pytest.raises(ValueError, match="one caption per image"):
         clip_score(model, Tokenizer(), images, true[:3])
     with pytest.raises(ValueError, match="No captions"):

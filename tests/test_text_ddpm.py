@@ -314,7 +314,9 @@ def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, 
     assert results["protocol"]["sampler"]["guidance_scale"] == 2.5 and results["protocol"]["sampler"]["num_inference_steps"] == 2
     card = ModelCard.load(out / "README.md")
     assert card.data.pipeline_tag == "text-to-image" and "classifier-free-guidance" in card.data.tags
-    assert any(r.metric_type == "heldout_all_three" for r in card.data.eval_results)
+    index_results = {r.metric_type: r for r in card.data.eval_results}
+    assert {"heldout_all_three_accuracy", "train_all_three_accuracy", "r_precision", "clip_score"} <= set(index_results)
+    assert index_results["r_precision"].metric_args["sampler"]["guidance_scale"] == 2.5
     assert "guidance scale **2.5**" in card.text and "a red circle in the top left corner (held out)" in card.text
     assert "a red circle in the top left corner (held out)" in (out / "samples_prompts.txt").read_text()
 
@@ -446,8 +448,8 @@ def test_two_real_processes_train_text_ddpm(tmp_path):
 
 def test_bench_text_ddpm_quick_writes_the_protocol_figures(tmp_path):
     """Guards scripts/bench_text_ddpm.py (smoke size): per budget a row with steps and training CPU-minutes (growing),
-    accuracy on training and held-out combinations and shapes-FID at guidance 3, the whole guidance sweep at the last
-    budget, sampling time per image, and a summary over seeds."""
+    accuracy on training and held-out combinations, shapes-FID and R-precision at guidance 3, the whole guidance sweep at
+    the last budget, sampling time per image, and a summary over seeds."""
     out = tmp_path / "text_ddpm.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_text_ddpm.py"), "--quick", "--seeds", "0", "--threads", "1",
@@ -458,6 +460,6 @@ def test_bench_text_ddpm_quick_writes_the_protocol_figures(tmp_path):
     assert run["model"] == "text-ddpm" and first["steps"] < last["steps"] and first["train_cpu_minutes"] < last["train_cpu_minutes"]
     assert list(first["by_guidance"]) == ["3.0"] and list(last["by_guidance"]) == ["1.0", "5.0"]
     scores = last["by_guidance"]["5.0"]
-    assert 0 <= scores["train_all_three"] <= 1 and 0 <= scores["heldout_all_three"] <= 1 and scores["shapes_fid"] > 0
-    assert scores["num_images"] == 48 and scores["sampling_cpu_s_per_image"] > 0
+    assert 0 <= scores["train_all_three"] <= 1 and 0 <= scores["heldout_all_three"] <= 1 and scores["fid"] > 0
+    assert 0 <= scores["r_precision"] <= 1 and scores["num_images"] == 96 and scores["sampling_cpu_s_per_image"] > 0
     assert {(r["budget_cpu_minutes"], r["guidance"]) for r in result["summary"]} == {(0.05, "3.0"), (0.1, "1.0"), (0.1, "5.0")}

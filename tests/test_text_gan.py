@@ -201,10 +201,12 @@ def test_text_gan_refuses_settings_that_do_not_apply(kwargs, match):
         TextGANTask(TextGANArguments(**kwargs))
 
 
-def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
+def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path, caplog):
     """Guards the task end to end: `hfgen train text-gan --dataset shapes` trains G and D (GAN-CLS + GAN-INT, hinge)
     on the loop with a frozen text encoder, exports a TextToImageGANPipeline folder (text encoder and tokenizer the
-    standard way, a card, a grid with its prompts, attribute accuracy) that loads with from_pretrained and takes a prompt."""
+    standard way, a grid with its prompts) that loads with from_pretrained and takes a prompt; the end-of-training
+    evaluation (the text-to-image protocol) fills the card's model-index with attribute accuracy and R-precision and
+    their protocol; the loop's output check runs on prompted samples (not skipped)."""
     from hfgen.pipelines import TextToImageGANPipeline
     from hfgen.training import main
 
@@ -212,13 +214,23 @@ def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
     summary = main("text-gan", ["--dataset", "shapes", "--resolution", "16", "--max_train_samples", "64", "--output_dir", str(out),
                                 "--max_train_steps", "3", "--train_batch_size", "16", "--report_to", "none", "--checkpointing_steps", "0",
                                 "--sample_steps", "0", "--final_eval_samples", "48", "--disable_tqdm", "--generator_channels", "8",
-                                "--discriminator_channels", "8", "--latent_dim", "8", "--text_hidden_size", "32"])
+                                "--discriminator_channels", "8", "--latent_dim", "8", "--text_encoder", "random",
+                                "--text_hidden_size", "32"])
     assert summary["steps"] == 3
     index = json.loads((out / "model_index.json").read_text())
     assert index["_class_name"] == ["pipeline_text_gan", "TextToImageGANPipeline"]
     assert index["text_encoder"] == ["transformers", "CLIPTextModel"] and (out / "discriminator").is_dir()
     assert "train_all_three" in summary["metrics"] and "heldout_all_three" in summary["metrics"]
-    assert "text-to-image" in (out / "README.md").read_text()
+    assert "r_precision" in summary["metrics"] and "clip_score" in summary["metrics"]
+    card = (out / "README.md").read_text()
+    assert "text-to-image" in card and "## How it was evaluated" in card
+    from huggingface_hub import ModelCard
+
+    results = {r.metric_type: r for r in ModelCard(card).data.eval_results}
+    assert results["heldout_all_three_accuracy"].metric_value == pytest.approx(summary["metrics"]["heldout_all_three"])
+    assert results["r_precision"].metric_args["clip_model"] == "hfgen/shapes_clip"
+    assert results["train_all_three_accuracy"].metric_args["images_per_prompt"] == 2
+    assert "check of generated outputs was skipped" not in caplog.text
     assert "a red circle in the top left corner (held out)" in (out / "samples_prompts.txt").read_text().splitlines()
     from PIL import Image
 
@@ -232,7 +244,8 @@ def test_hfgen_train_text_gan_exports_a_pipeline_that_takes_prompts(tmp_path):
 
 def test_text_encoder_flag_loads_a_clip_export_frozen(tmp_path):
     """Guards `--text_encoder FOLDER`: the text tower of a `hfgen train clip` export (and its tokenizer) is the task's
-    frozen encoder, G and D take its width as condition_dim; the default random encoder leaves --seed in charge of G."""
+    frozen encoder, G and D take its width as condition_dim; on shapes the default is the shipped pre-trained text tower;
+    the random encoder (`--text_encoder random`) is fixed and leaves --seed in charge of G."""
     from transformers import CLIPConfig, CLIPModel, CLIPVisionConfig
 
     from hfgen.data.shapes import load_shapes
@@ -254,12 +267,137 @@ def test_text_encoder_flag_loads_a_clip_export_frozen(tmp_path):
     torch.testing.assert_close(task.models["text_encoder"].get_input_embeddings().weight, clip.text_model.get_input_embeddings().weight)
     assert task.frozen_models == ("text_encoder",)
 
+    # On shapes the default is the shipped pre-trained text tower (scripts/train_shapes_clip.py --what text_encoder).
+    shipped = TextGANTask(TextGANArguments(**small))
+    shipped.setup(data)
+    assert "shapes_text_encoder" in shipped.text_encoder_source and shipped.config.condition_dim == 64
+    words = shipped.tokenizer.convert_ids_to_tokens(shipped.tokenizer("a red circle in the top left corner")["input_ids"])
+    assert {"red", "circle", "top", "left"} <= set(words)
+
     inits = []
     for seed in (0, 1):
         torch.manual_seed(seed)
-        default = TextGANTask(TextGANArguments(**small))
+        default = TextGANTask(TextGANArguments(text_encoder="random", **small))
         default.setup(data)
         inits.append((default.models["text_encoder"].get_input_embeddings().weight.clone(),
                       next(default.models["generator"].parameters()).detach().clone()))
     torch.testing.assert_close(inits[0][0], inits[1][0])  # the random encoder is fixed
     assert not torch.equal(inits[0][1], inits[1][1])  # G's initialisation still follows the seed
+
+
+# ----------------------------------------------------------------------------- evaluation, sampling, card
+
+
+def test_text_evaluator_floors_tell_own_captions_from_shuffled_ones():
+    """Guards the text-to-image protocol's reference rows (hfgen.evaluation.text) with the shipped shapes CLIP: real
+    images with their own captions get every attribute right and a high R-precision (99 negatives of OTHER
+    combinations); with shuffled captions both fall to chance; real images vary across one combination."""
+    from hfgen.evaluation.text import TextToImageEvaluator
+
+    floors = TextToImageEvaluator(num_samples=96, seed=0, num_real=300).floors()
+    own, shuffled = floors["real_own_captions"]["metrics"], floors["real_shuffled_captions"]["metrics"]
+    assert own["all_all_three"] > 0.99 and own["heldout_all_three"] > 0.99
+    assert own["r_precision"] > 0.8 and shuffled["r_precision"] < 0.2
+    assert own["clip_score"] > shuffled["clip_score"] + 30
+    assert shuffled["all_all_three"] < 0.2
+    assert own["diversity"] > 0.003
+    assert floors["real_vs_real"]["metrics"]["fid"] < 30  # 150 vs 150 images: small-sample bias (an untrained G: ~400)
+
+
+def test_shipped_clip_is_hash_checked(tmp_path, monkeypatch):
+    """Guards the metric's reproducibility: a changed shipped CLIP file is refused (numbers would not be comparable)."""
+    import shutil
+
+    import hfgen.evaluation.text as text
+    from hfgen.evaluation import EvaluationError
+
+    copy = tmp_path / "shapes_clip"
+    shutil.copytree(text.SHAPES_CLIP_DIR, copy)
+    data = bytearray((copy / "model.safetensors").read_bytes())
+    data[-1] ^= 1
+    (copy / "model.safetensors").write_bytes(bytes(data))
+    monkeypatch.setattr(text, "SHAPES_CLIP_DIR", str(copy))
+    with pytest.raises(EvaluationError, match="sha256"):
+        text.load_shapes_clip()
+    with pytest.raises(EvaluationError, match="--clip_model"):
+        text.load_shapes_clip(str(tmp_path))
+
+
+def test_hfgen_evaluate_and_sample_on_a_text_model(pipe, tmp_path, capsys):
+    """Guards door 3 for text models: `hfgen evaluate` dispatches a text-to-image folder to the text protocol (attribute
+    accuracy on all / training / held-out prompts, shapes-FID, CLIP score, R-precision, diversity; the floor columns),
+    prints the table and writes JSON; a dataset other than shapes is refused with the fix; `hfgen sample --prompt`
+    writes one labelled row per prompt and asks for --prompt when it is missing."""
+    from PIL import Image
+
+    from hfgen.cli import main as hfgen
+    from hfgen.hub import export_folder
+
+    folder = tmp_path / "tg"
+    export_folder(pipe, folder)
+    assert hfgen(["evaluate", "--model", str(folder), "--dataset", "shapes", "--num_samples", "96", "--floors"]) == 0
+    out = capsys.readouterr().out
+    assert "real (own captions)" in out and "real (shuffled captions)" in out and "heldout_all_three" in out
+    report = json.loads((folder / "eval_results.json").read_text())
+    metrics = report["metrics"]
+    for key in ("all_all_three", "train_all_three", "heldout_all_three", "heldout_shape", "fid", "clip_score", "r_precision", "diversity"):
+        assert key in metrics, key
+    assert report["protocol"]["prompts"] == 48 and report["protocol"]["images_per_prompt"] == 2
+    assert report["protocol"]["clip_model"] == "hfgen/shapes_clip"
+    assert metrics["all_all_three"] < 0.2 and metrics["fid"] > 10 * report["floors"]["real_vs_real"]["metrics"]["fid"]  # untrained G
+    assert report["floors"]["real_own_captions"]["metrics"]["all_all_three"] > 0.99
+
+    assert hfgen(["evaluate", "--model", str(folder), "--dataset", "digits", "--num_samples", "96"]) == 2
+    assert "--dataset shapes" in capsys.readouterr().err
+
+    grid = tmp_path / "grid.png"
+    assert hfgen(["sample", "--model", str(folder), "--prompt", CAPTIONS[0], "--prompt", CAPTIONS[1], "--num_images", "3",
+                  "--output", str(grid)]) == 0
+    image = Image.open(grid)
+    assert image.width > 3 * image.height // 2  # 3 images per row plus the prompt written to the right
+    assert hfgen(["sample", "--model", str(folder), "--output", str(grid)]) == 1
+    assert "--prompt" in capsys.readouterr().err
+
+
+def test_diversity_term_is_in_the_generator_loss():
+    """Guards --diversity_weight (MSGAN's mode-seeking term): it enters G's loss (logged as diversity_term, larger when
+    two noises give close images) and a negative weight is refused by flag name."""
+    from hfgen.data.shapes import load_shapes
+    from hfgen.training import ConfigurationError
+    from hfgen.training.task import StepContext
+    from hfgen.training.text_gan import TextGANArguments, TextGANTask
+
+    with pytest.raises(ConfigurationError, match="--diversity_weight"):
+        TextGANTask(TextGANArguments(diversity_weight=-1.0))
+    data = load_shapes(image_size=16, num_samples=32)
+    small = dict(generator_channels=8, discriminator_channels=8, latent_dim=8, interpolate_text=False)
+    losses = {}
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        task = TextGANTask(TextGANArguments(diversity_weight=weight, **small), batch_size=8)
+        task.setup(data)
+        batch = data.get_batch(torch.arange(8), generator=torch.Generator().manual_seed(0))
+        ctx = StepContext(models=task.models, generator=torch.Generator().manual_seed(0), device=torch.device("cpu"))
+        losses[weight] = task.generator_step(batch, ctx)
+    assert "diversity_term" not in losses[0.0]
+    term = losses[1.0]["diversity_term"]
+    assert term > 0  # same G, same first noise: the adversarial part is equal, the rest is the term
+    torch.testing.assert_close(losses[1.0]["loss"].detach(), losses[0.0]["loss"].detach() + term)
+
+
+def test_captions_file_with_rows_missing_text_is_refused(tmp_path):
+    """Guards the issue's bad input "a captions file with rows missing `text`": `hfgen train text-gan` on an imagefolder
+    whose metadata.jsonl lacks `text` on some rows stops before training with an error that counts the rows and names
+    the fix (a None caption would otherwise reach the tokenizer)."""
+    from PIL import Image
+
+    from hfgen.training import main
+
+    rows = []
+    for i in range(6):
+        Image.new("RGB", (16, 16), (40 * i, 0, 0)).save(tmp_path / f"{i}.png")
+        rows.append({"file_name": f"{i}.png", **({"text": f"a red square {i}"} if i % 3 else {})})
+    (tmp_path / "metadata.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(SystemExit, match=r"2 of 6 rows .* have no caption \(rows 0, 3,.*non-empty `text`"):
+        main("text-gan", ["--dataset", str(tmp_path), "--output_dir", str(tmp_path / "out"), "--max_train_steps", "1",
+                          "--train_batch_size", "2", "--report_to", "none", "--disable_tqdm"])

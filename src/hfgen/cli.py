@@ -165,14 +165,17 @@ def _sample(argv: list[str]) -> int:
                 inputs["num_inference_steps"] = args.num_inference_steps
         elif args.scheduler or args.num_inference_steps is not None:
             raise ValueError(f"--scheduler and --num_inference_steps are for diffusion models; {type(pipe).__name__} has no scheduler.")
-        if args.prompt or "prompt" in inspect.signature(pipe.__call__).parameters:  # text to image: one row per prompt
-            from hfgen.training.text_ddpm import save_prompt_rows
+        if args.prompt or "prompt" in inspect.signature(pipe.__call__).parameters:  # text to image (hfgen.text.save_prompt_grid)
+            from hfgen.text import save_prompt_grid
 
             if args.class_label is not None:
                 raise ValueError("--class_label does not apply to a text-to-image model: the prompt is the condition; drop it.")
+            if not args.prompt:
+                raise ValueError(f"{type(pipe).__name__} generates from text: pass --prompt 'a red circle in the top left corner' "
+                                 "(repeat --prompt for several).")
             extra = {k: v for k, v in (("num_inference_steps", inputs.get("num_inference_steps")), ("guidance_scale", args.guidance_scale))
                      if v is not None}
-            print(os.path.abspath(save_prompt_rows(pipe, args.prompt, args.num_images, args.seed, args.output, extra)))
+            print(os.path.abspath(save_prompt_grid(pipe, args.prompt, args.num_images, args.seed, args.output, call_kwargs=extra)))
             return 0
         if args.guidance_scale is not None:
             raise ValueError(f"--guidance_scale is for guided text-to-image diffusion models; {type(pipe).__name__} takes no prompt.")

@@ -196,6 +196,8 @@ def cli_evaluate(argv: list[str]) -> int:
                              "trailing timestep spacing). Default: the folder's own scheduler.")
     parser.add_argument("--guidance_scale", type=float, default=None,
                         help="Guided text-to-image diffusion: classifier-free guidance scale (default: the pipeline's, 3).")
+    parser.add_argument("--clip_model", default=None,
+                        help="Text-to-image models: folder of the CLIP of the CLIP score and R-precision (default: hfgen's shapes CLIP).")
     args = parser.parse_args(argv)
     steps = None
     if args.steps:
@@ -224,6 +226,10 @@ def cli_evaluate(argv: list[str]) -> int:
             raise EvaluationError(f"--scheduler is for diffusion pipelines; {type(pipe).__name__} has no scheduler.")
         if args.guidance_scale is not None:
             raise EvaluationError(f"--guidance_scale is for guided text-to-image diffusion; {type(pipe).__name__} has no guidance.")
+        from .text import evaluate_text_pipeline, is_text_pipeline
+
+        if is_text_pipeline(pipe):  # prompts in, not noise: the text-to-image protocol (hfgen.evaluation.text)
+            return evaluate_text_pipeline(args, pipe, output)
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if args.dataset not in EMBEDDED_DATASETS and size:

@@ -96,9 +96,22 @@ METRIC_INFO: dict[str, tuple[str, str, Optional[str]]] = {
     "psnr": ("psnr", "PSNR to the target image (dB)", "higher"),
     "ssim": ("ssim", "SSIM to the target image", "higher"),
 }
+# Text-to-image metrics (hfgen.evaluation.text): attribute accuracy per group of shapes prompts, CLIP metrics, diversity.
+METRIC_INFO.update({
+    f"{group}_{attribute}": (f"{group}_{attribute}_accuracy", f"{name} right ({where})", "higher")
+    for group, where in (("all", "48 prompts"), ("train", "42 training combinations"), ("heldout", "6 held-out combinations"))
+    for attribute, name in (("colour", "Colour"), ("shape", "Shape"), ("position", "Position"), ("all_three", "All three attributes"))
+})
+METRIC_INFO.update({
+    "clip_score": ("clip_score", "CLIP score", "higher"),
+    "r_precision": ("r_precision", "R-precision (1 true + 99 other captions)", "higher"),
+    "diversity": ("diversity", "Per-prompt pixel std across samples", "higher"),
+})
 _STD_SUFFIX, _MEAN_SUFFIX = "_std", "_mean"
 # protocol keys copied into each model-index result's `args`
-_PROTOCOL_KEYS = ("dataset", "split", "n_real", "n_generated", "extractor", "extractor_sha256", "feature_dim", "resize", "seed")
+_PROTOCOL_KEYS = ("dataset", "split", "n_real", "n_generated", "extractor", "extractor_sha256", "feature_dim", "resize", "seed",
+                  "prompts", "prompt_template", "images_per_prompt", "clip_model", "clip_sha256",  # these five: text models
+                  "sampler")  # diffusion: scheduler, steps (and guidance scale) of the samples
 
 
 # ----------------------------------------------------------------------------------- reading

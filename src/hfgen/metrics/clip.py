@@ -15,7 +15,7 @@ trained by `hfgen train clip`; pass OpenAI's means for OpenAI CLIPs) and resized
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Hashable, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -98,19 +98,26 @@ def r_precision(
     batch_size: int = 256,
     image_mean=None,
     image_std=None,
+    caption_groups: Optional[Mapping[str, Hashable]] = None,
 ) -> float:
     """R-precision (AttnGAN protocol): share of images whose true caption ranks in the top `k` among
     itself and `negatives` captions drawn at random (seeded) from `caption_pool`.
 
     Negatives are drawn without replacement from the pool's captions that differ from the true one
     (a caption identical in wording would be a tie, not a wrong answer). `caption_pool` defaults to
-    the true captions. Chance level: ``k / (negatives + 1)``.
+    the true captions. `caption_groups` maps captions to what they describe (e.g. the attribute
+    combination): a pool caption of the same group as the true caption (another wording of it) is
+    never drawn as a negative. Chance level: ``k / (negatives + 1)``.
     """
     _check_pairs(images, true_captions)
     pool = sorted(set(caption_pool if caption_pool is not None else true_captions))
     if not 1 <= k <= negatives + 1:
         raise ValueError(f"k={k} must lie in [1, negatives + 1 = {negatives + 1}].")
-    largest_negatives = len(pool) - (1 if set(true_captions) & set(pool) else 0)
+
+    def same(a: str, b: str) -> bool:
+        return a == b or (caption_groups is not None and a in caption_groups and caption_groups.get(b) == caption_groups[a])
+
+    largest_negatives = min(sum(not same(c, t) for c in pool) for t in set(true_captions))
     if negatives < 1 or negatives > largest_negatives:
         raise ValueError(
             f"negatives={negatives} needs that many distinct other captions; the caption pool has {len(pool)} distinct captions: "
@@ -120,13 +127,12 @@ def r_precision(
     image = _image_features(model, images, batch_size, image_mean, image_std)
     pool_features = _text_features(model, tokenizer, pool, batch_size)
     true_features = _text_features(model, tokenizer, list(true_captions), batch_size)
-    index = {c: i for i, c in enumerate(pool)}
     rng = np.random.default_rng(seed)
-    hits = 0
+    hits, allowed = 0, {}
     for n, caption in enumerate(true_captions):
-        candidates = np.arange(len(pool))
-        if caption in index:
-            candidates = candidates[candidates != index[caption]]
+        if caption not in allowed:
+            allowed[caption] = np.array([i for i, c in enumerate(pool) if not same(caption, c)])
+        candidates = allowed[caption]
         chosen = torch.as_tensor(rng.choice(candidates, size=negatives, replace=False))
         scores = image[n] @ torch.cat([true_features[n : n + 1], pool_features[chosen]]).T
         # Rank of the true caption (position 0); ties count against it, so a constant model scores 0.

@@ -149,7 +149,8 @@ class Task:
     def sample_for_checks(self, pipeline, batch_size: int, generator: torch.Generator):
         """Samples (numpy, images NHWC in [0, 1] or points) for the loop's final check of generated outputs
         (NaN, saturation). The default calls `pipeline(batch_size=..., generator=..., output_type="np")`; a
-        family whose default call is slow (1000 denoising steps) samples with fewer steps here."""
+        family whose default call is slow (1000 denoising steps) samples with fewer steps here, one with other inputs
+        (prompts) passes them; raising TypeError/ValueError skips the check."""
         return pipeline(batch_size=batch_size, generator=generator, output_type="np").images
 
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
@@ -247,4 +248,12 @@ def require_captioned_images(dataset, command: str) -> None:
         raise ConfigurationError(
             f"{command} needs images with captions; {dataset.describe()} has {missing}: pass a captioned image dataset "
             "(--dataset shapes, --caption_column, or an imagefolder with metadata.jsonl holding file_name and text)."
+        )
+    empty = [i for i, t in enumerate(dataset.texts)
+             if not (any(isinstance(c, str) and c.strip() for c in t) if isinstance(t, (list, tuple)) else isinstance(t, str) and t.strip())]
+    if empty:
+        shown = ", ".join(str(i) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise ConfigurationError(
+            f"{command}: {len(empty)} of {len(dataset)} rows of {dataset.name!r} have no caption (rows {shown}, in the data's "
+            "order): give every row a non-empty `text` (in metadata.jsonl, or the --caption_column), or remove those rows."
         )

@@ -287,10 +287,12 @@ class TextDDPMTask(DDPMTask):
         return path
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
-        """Attribute accuracy on the 48 shapes prompts, sampled as the grid is (sampler, steps, guidance)."""
-        from .text_gan import TextShapesEvaluator
+        """hfgen's text-to-image evaluation (hfgen.evaluation.text: attribute accuracy on the 48 shapes prompts, all /
+        training / held-out combinations, shapes-FID, CLIP score, R-precision, diversity), sampled as the grid is
+        (sampler, steps, guidance scale: recorded in the protocol)."""
+        from hfgen.evaluation.text import TextToImageEvaluator
 
-        return GuidedEvaluator(TextShapesEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name), self._call_kwargs(),
+        return GuidedEvaluator(TextToImageEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name), self._call_kwargs(),
                                self.ddpm_args.eval_scheduler)
 
     def describe(self) -> dict:
@@ -337,100 +339,52 @@ class GuidedEvaluator:
         return self.evaluator.floors()
 
 
-# -- `hfgen evaluate` / `hfgen sample --prompt` for prompt-driven pipelines -----------------------------------
-
-
-def prompt_evaluator(num_samples: int, seed: int, dataset_name: str, clip_model: Optional[str] = None):
-    """The evaluator of a text-to-image pipeline on the shapes prompts: hfgen's full text-to-image evaluation
-    (`hfgen.evaluation.text.TextToImageEvaluator`: accuracy, shapes-FID, CLIP score, R-precision) where this hfgen has
-    it, else the attribute-accuracy evaluator of the text-GAN task. Raises `EvaluationError` for other data."""
-    try:
-        from hfgen.evaluation.text import TextToImageEvaluator
-    except ImportError:
-        from .text_gan import TextShapesEvaluator
-
-        return TextShapesEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset_name)
-    return TextToImageEvaluator(num_samples=num_samples, seed=seed, clip_model=clip_model, dataset_name=dataset_name)
+# -- `hfgen evaluate` for guided text-to-image pipelines -----------------------------------
 
 
 def evaluate_guided_pipeline(args, pipe, output: str, steps: Optional[list[int]] = None) -> int:
-    """`hfgen evaluate` on a guided text-to-image diffusion pipeline: the shapes prompts sampled with the folder's (or
-    `--scheduler`'s) sampler at `--guidance_scale` (default: the pipeline's) and each `--steps` count (default: the
-    pipeline's); prints the table, writes the JSON report. Returns the exit code (2 on a usage or data error)."""
+    """`hfgen evaluate` on a guided text-to-image diffusion pipeline: hfgen's text-to-image evaluation of the shapes
+    prompts (`hfgen.evaluation.text`), sampled with the folder's (or `--scheduler`'s) sampler at `--guidance_scale`
+    (default: the pipeline's) and each `--steps` count (default: the pipeline's), the sampling settings recorded in the
+    protocol; prints the table, writes the JSON report. Returns the exit code (2 on a usage or data error)."""
     import json
     import os
     import sys
     import time
 
     from hfgen.evaluation import EvaluationError
+    from hfgen.evaluation.text import TextToImageEvaluator, format_text_table
 
     call = {} if getattr(args, "guidance_scale", None) is None else {"guidance_scale": float(args.guidance_scale)}
     try:
         if "guidance_scale" in call:
             pipe.check_guidance_scale(call["guidance_scale"])
-        evaluator = prompt_evaluator(args.num_samples, args.seed, args.dataset, getattr(args, "clip_model", None))
+        evaluator = TextToImageEvaluator(num_samples=args.num_samples, seed=args.seed, clip_model=getattr(args, "clip_model", None),
+                                         dataset_name=args.dataset)
         sweep = []
         for count in steps or [None]:
             kwargs = {**call, **({"num_inference_steps": int(count)} if count else {})}
             start = time.perf_counter()
             result = GuidedEvaluator(evaluator, kwargs, getattr(args, "scheduler", None))(pipe)
-            seconds = time.perf_counter() - start
-            sweep.append({"num_inference_steps": count or 50, "metrics": result["metrics"], "seconds": seconds})
+            sweep.append({"num_inference_steps": count or 50, "metrics": result["metrics"],
+                          "seconds_per_sample": (time.perf_counter() - start) / max(1, int(result["protocol"].get("n_generated") or 1))})
+        floors = evaluator.floors() if getattr(args, "floors", False) else None
     except (EvaluationError, ValueError) as error:
-        message = str(error).replace("guidance_scale=", "--guidance_scale ")
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {str(error).replace('guidance_scale=', '--guidance_scale ')}", file=sys.stderr)
         return 2
     report = {"model": args.model, "metrics": result["metrics"], "protocol": result["protocol"], "details": result.get("details", {})}
+    if floors is not None:
+        report["floors"] = floors
     if steps and len(steps) > 1:
         report["steps"] = sweep
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with open(output, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2, default=float)
         f.write("\n")
-    print(f"Evaluation of {args.model} (text to image, sampler {json.dumps(result['protocol'].get('sampler'))}) on the {args.dataset} prompts\n")
+    print(f"Evaluation of {args.model} (text to image) on the {args.dataset} prompts, sampler {json.dumps(result['protocol']['sampler'])}\n")
+    print(format_text_table(result, floors))
     for row in sweep if len(sweep) > 1 else []:
         print(f"steps {row['num_inference_steps']}: " + ", ".join(f"{k} {v:.4g}" for k, v in row["metrics"].items()
                                                               if isinstance(v, (int, float))))
-    width = max(len(k) for k in result["metrics"])
-    for key, value in result["metrics"].items():
-        print(f"{key:<{width}}  {value:.4g}" if isinstance(value, (int, float)) else f"{key:<{width}}  {value}")
     print(f"\nwrote {os.path.abspath(output)}")
     return 0
-
-
-def save_prompt_rows(pipe, prompts, images_per_prompt: int, seed: int, output: str, call_kwargs: Optional[dict] = None) -> str:
-    """`hfgen sample --prompt ...`: one row of `images_per_prompt` images per prompt, each prompt written right of its row.
-
-    `call_kwargs` (e.g. `guidance_scale`, `num_inference_steps`) go to the pipeline. Errors name the flags.
-    """
-    import inspect
-
-    from .text_gan import _write_row_labels
-    from .visualize import save_image_grid
-
-    parameters = inspect.signature(pipe.__call__).parameters
-    if "prompt" not in parameters:
-        raise ValueError(f"{type(pipe).__name__} is not a text-to-image pipeline: drop --prompt.")
-    if not prompts:
-        raise ValueError(f"{type(pipe).__name__} generates from text: pass --prompt 'a red circle in the top left corner' "
-                         "(repeat --prompt for several).")
-    prompts = [p.strip() for p in prompts]
-    if not all(prompts):
-        raise ValueError("--prompt got an empty prompt: pass a caption such as --prompt 'a red circle in the top left corner'.")
-    if images_per_prompt < 1:
-        raise ValueError(f"--num_images must be >= 1 (images per prompt), got {images_per_prompt}.")
-    call_kwargs = dict(call_kwargs or {})
-    if "guidance_scale" in call_kwargs and "guidance_scale" not in parameters:
-        raise ValueError(f"--guidance_scale is for guided diffusion pipelines; {type(pipe).__name__} has no guidance.")
-    try:
-        images = pipe(prompts, num_images_per_prompt=images_per_prompt, generator=torch.manual_seed(seed), output_type="np",
-                      **call_kwargs).images
-    except ValueError as error:  # the pipeline names its arguments; this user typed flags
-        message = str(error)
-        for name, flag in (("guidance_scale=", "--guidance_scale "), ("num_inference_steps", "--num_inference_steps"),
-                           ("num_images_per_prompt", "--num_images")):
-            message = message.replace(name, flag)
-        raise ValueError(message) from None
-    save_image_grid(images, output, nrow=images_per_prompt, scale=max(1, min(4, 128 // images.shape[1])))
-    _write_row_labels(output, prompts)
-    return output

@@ -27,6 +27,9 @@ from .args import ConfigurationError
 from .gan import GANArguments, GANTask
 from .task import StepContext, require_captioned_images
 
+#: the frozen text encoder of `--dataset shapes` by default (a CLIPTextModel folder with its tokenizer)
+SHAPES_TEXT_ENCODER_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "metrics", "weights", "shapes_text_encoder")
+
 # The grid's default prompts on --dataset shapes: (colour, shape, position) of four training combinations and two
 # held-out ones (hfgen.data.shapes.HELD_OUT), in the first caption template.
 SHAPES_GRID = ((1, 0, 2), (2, 1, 0), (3, 2, 3), (0, 1, 3), (0, 0, 0), (2, 2, 2))
@@ -39,11 +42,18 @@ class TextGANArguments(GANArguments):
     preset: str = field(default="hinge", metadata={"help": "A GAN preset (hinge: hinge loss + spectral norm, the default)."})
     text_encoder: Optional[str] = field(
         default=None,
-        metadata={"help": "Folder of a text encoder (e.g. exported by `hfgen train clip`), used frozen. Default: a tiny "
-                          "random frozen CLIPTextModel over a word tokenizer built from the captions (weaker)."},
+        metadata={"help": "Folder of a text encoder (e.g. exported by `hfgen train clip`), used frozen, or 'random'. Default: on "
+                          "--dataset shapes the CLIP text tower shipped with hfgen (trained on the 42 training combinations); "
+                          "elsewhere (or with 'random') a tiny random frozen CLIPTextModel over a word tokenizer built from "
+                          "the captions (weaker)."},
     )
     matching_aware: bool = field(default=True, metadata={"help": "GAN-CLS: real images with mismatched captions count as fake for D."})
     interpolate_text: bool = field(default=True, metadata={"help": "GAN-INT: G also trained on 0.5-interpolated caption embeddings."})
+    diversity_weight: float = field(
+        default=0.0,
+        metadata={"help": "Mode-seeking term (Mao et al. 2019, MSGAN): G's loss adds this weight / (mean |G(z1,t) - G(z2,t)| / "
+                          "mean |z1 - z2|), so that two noises of one caption give different images (0: off)."},
+    )
     text_hidden_size: int = field(default=64, metadata={"help": "Width of the default (random) text encoder."})
     max_length: int = field(default=16, metadata={"help": "Tokens per caption of the default tokenizer, [BOS]/[EOS] included."})
     sample_prompts: Optional[str] = field(default=None, metadata={"help": "'|'-separated prompts of the sample grid (default: shapes prompts)."})
@@ -85,6 +95,8 @@ class TextGANTask(GANTask):
         if self.settings["gp_weight"] > 0:
             raise ConfigurationError("--gp_weight is not supported by text-gan (the penalty ignores the text condition): "
                                      "use --preset hinge (spectral norm) or --clip_value.")
+        if args.diversity_weight < 0:
+            raise ConfigurationError(f"--diversity_weight {args.diversity_weight} must be >= 0 (0 turns the mode-seeking term off).")
         if args.max_length < 3:
             raise ConfigurationError(f"--max_length {args.max_length} leaves no room for a word beside [BOS] and [EOS]: use >= 3.")
 
@@ -97,9 +109,14 @@ class TextGANTask(GANTask):
         a = self.gan_args
         require_captioned_images(dataset, "hfgen train text-gan")
         sample = [c for t in dataset.texts[:64] for c in (t if isinstance(t, (list, tuple)) else [t]) if c]
-        if a.text_encoder:
-            self.tokenizer, text_encoder = load_text_encoder(a.text_encoder, sample_captions=sample)
-            self.text_encoder_source = a.text_encoder
+        source, label = a.text_encoder, a.text_encoder
+        if source is None and dataset.name == "shapes":
+            # scripts/train_shapes_clip.py --what text_encoder: contrastively pre-trained, it tells the attributes apart
+            # far better than a random encoder (README, text to image), and has seen no held-out combination.
+            source, label = SHAPES_TEXT_ENCODER_DIR, "hfgen/shapes_text_encoder (CLIP text tower trained on the 42 training combinations)"
+        if source and source != "random":
+            self.tokenizer, text_encoder = load_text_encoder(source, sample_captions=sample)
+            self.text_encoder_source = label
         else:
             self.tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
             config = tiny_text_encoder_config(0, hidden_size=a.text_hidden_size, layers=1, heads=2, tokenizer=self.tokenizer)
@@ -197,14 +214,27 @@ class TextGANTask(GANTask):
         G, D = ctx.models["generator"], ctx.models["discriminator"]
         e = self._embed(batch["text"], ctx)
         n = e.shape[0]
-        loss = self.adversarial.generator_loss(D(G(self._noise(n, ctx), condition_embeds=e), condition_embeds=e))
+        z = self._noise(n, ctx)
+        fake = G(z, condition_embeds=e)
+        loss = self.adversarial.generator_loss(D(fake, condition_embeds=e))
         losses = {"matching_term": loss.detach()}
+        if self.gan_args.diversity_weight > 0:
+            # MSGAN: the ratio of image distance to noise distance for two noises of the same captions; G maximises it
+            # (minimises its inverse), which discourages mapping every z of a caption to one image.
+            z2 = self._noise(n, ctx)
+            ratio = (fake - G(z2, condition_embeds=e)).abs().mean() / (z - z2).abs().mean()
+            diversity = self.gan_args.diversity_weight / (ratio + 1e-5)
+            losses["diversity_term"] = diversity.detach()
+        else:
+            diversity = None
         if self.gan_args.interpolate_text and n > 1:
             perm = torch.randperm(n, generator=ctx.generator, device=ctx.generator.device).to(e.device)
             mixed = 0.5 * (e + e[perm])
             int_loss = self.adversarial.generator_loss(D(G(self._noise(n, ctx), condition_embeds=mixed), condition_embeds=mixed))
             loss = 0.5 * (loss + int_loss)
             losses["interpolation_term"] = int_loss.detach()
+        if diversity is not None:
+            loss = loss + diversity
         losses["loss"] = loss
         return losses
 
@@ -215,6 +245,11 @@ class TextGANTask(GANTask):
         from hfgen.pipelines import TextToImageGANPipeline
 
         return TextToImageGANPipeline(gan_generator=models["generator"], text_encoder=models["text_encoder"], tokenizer=self.tokenizer)
+
+    def sample_for_checks(self, pipeline, batch_size: int, generator: torch.Generator):
+        """The loop's output check on images of the grid's prompts (about `batch_size` in all)."""
+        per_prompt = max(1, batch_size // len(self.prompts))
+        return pipeline(self.prompts, num_images_per_prompt=per_prompt, generator=generator, output_type="np").images
 
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """A grid: one row per prompt of the fixed list (`--sample_prompts`), the prompts written in the log."""
@@ -231,8 +266,11 @@ class TextGANTask(GANTask):
         return path
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
-        """Attribute accuracy on the shapes prompts (`TextShapesEvaluator`)."""
-        return TextShapesEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name)
+        """The text-to-image evaluation of `hfgen evaluate` (hfgen.evaluation.text): attribute accuracy on the 48 shapes
+        prompts (all, training and held-out combinations), shapes-FID, CLIP score, R-precision and diversity."""
+        from hfgen.evaluation.text import TextToImageEvaluator
+
+        return TextToImageEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name)
 
     def describe(self) -> dict:
         """Settings for logs and model cards."""
@@ -273,35 +311,3 @@ def _write_row_labels(path: str, labels) -> None:
     for i, label in enumerate(labels):
         draw.text((grid.width + 4, int((i + 0.5) * row_height) - 5), label, fill="black")
     out.save(path)
-
-
-class TextShapesEvaluator:
-    """All-three / per-attribute accuracy of images generated from the 48 shapes prompts (hfgen.metrics.shapes)."""
-
-    def __init__(self, num_samples: int = 480, seed: int = 0, dataset_name: str = "shapes"):
-        from hfgen.evaluation import EvaluationError
-
-        if dataset_name != "shapes":
-            raise EvaluationError(f"text-gan evaluates attribute accuracy on --dataset shapes only (got {dataset_name!r}).")
-        self.num_samples, self.seed = max(48, num_samples), seed
-
-    def __call__(self, pipeline) -> dict:
-        from hfgen.data.shapes import NUM_COMBINATIONS, TRAIN_COMBINATIONS, caption_for, combination_attributes
-        from hfgen.metrics.shapes import score_attributes
-
-        per = max(1, self.num_samples // NUM_COMBINATIONS)
-        combos = list(range(NUM_COMBINATIONS))
-        prompts = [caption_for(*combination_attributes(i)) for i in combos]
-        generator = torch.Generator(device=pipeline.device).manual_seed(self.seed)
-        images = pipeline(prompts, num_images_per_prompt=per, generator=generator, output_type="pt").images * 2 - 1
-        attrs = torch.tensor([combination_attributes(i) for i in combos]).repeat_interleave(per, dim=0)
-        train = torch.tensor([i in set(TRAIN_COMBINATIONS) for i in combos]).repeat_interleave(per)
-        metrics = {}
-        for name, mask in (("train", train), ("heldout", ~train)):
-            scores = score_attributes(images[mask].cpu(), attrs[mask, 0], attrs[mask, 1], attrs[mask, 2])
-            metrics.update({f"{name}_{k}": v for k, v in scores.items() if k != "num_images"})
-        return {"metrics": metrics, "protocol": {"images_per_prompt": per, "prompts": NUM_COMBINATIONS, "seed": self.seed}}
-
-    def floors(self) -> dict:
-        """No FID floor for this evaluator."""
-        return {"real_vs_real": {"metrics": {}}}
