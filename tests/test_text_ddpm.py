@@ -413,6 +413,25 @@ def test_resume_is_exact_for_unet_text_encoder_and_their_ema(tmp_path, one_torch
     assert len(sa) == len(sb) > 0 and all(torch.equal(sa[k]["exp_avg"], sb[k]["exp_avg"]) for k in sa)
 
 
+def test_init_from_reuses_the_folders_tokenizer(tmp_path, one_torch_thread):
+    """Guards --init_from with the built-in encoder: the tokenizer is the exported folder's (its text encoder's rows
+    follow that vocabulary), not one rebuilt from the new data, whose captions may hold fewer words."""
+    from hfgen.data.shapes import load_shapes
+    from hfgen.text import build_word_tokenizer
+    from hfgen.training import Trainer
+    from hfgen.training.text_ddpm import TextDDPMArguments, TextDDPMTask
+
+    first = tmp_path / "first"
+    Trainer(TextDDPMTask(TextDDPMArguments(**TINY_TASK)), _train_args(first, 1), dataset=load_shapes(image_size=16, num_samples=64)).train()
+    few = load_shapes(image_size=16, num_samples=2)
+    assert len(build_word_tokenizer(few.texts)) < len(build_word_tokenizer(load_shapes(image_size=16, num_samples=64).texts))
+    task = TextDDPMTask(TextDDPMArguments(**TINY_TASK))
+    trainer = Trainer(task, _train_args(tmp_path / "second", 1, init_from=str(first), export=False, train_batch_size=2), dataset=few)
+    trainer.train()
+    saved = json.loads((first / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert task.tokenizer.get_vocab() == saved
+
+
 def test_two_real_processes_train_text_ddpm(tmp_path):
     """Guards DDP for joint UNet + text-encoder training: `accelerate launch --multi_gpu --num_processes 2` on CPU runs two
     real processes through scripts/train_text_ddpm.py; both end with the same weights (UNet, text encoder, EMAs) and the

@@ -25,6 +25,7 @@ so the pipeline's default call (50 steps, guidance 3) is the protocol its card r
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -131,7 +132,8 @@ class TextDDPMTask(DDPMTask):
         """`(tokenizer, CLIPTextModel, description)`: loaded from `--text_encoder`, else built for the captions."""
         from transformers import CLIPTextModel
 
-        from hfgen.text import TextEncoderError, TokenizerError, build_word_tokenizer, load_text_encoder, tiny_text_encoder_config
+        from hfgen.text import (TextEncoderError, TokenizerError, build_word_tokenizer, check_tokenizer, load_text_encoder,
+                                tiny_text_encoder_config)
 
         a = self.ddpm_args
         if a.text_encoder:
@@ -140,7 +142,18 @@ class TextDDPMTask(DDPMTask):
             except (TextEncoderError, TokenizerError) as error:
                 raise ConfigurationError(str(error)) from None
             return tokenizer, encoder, a.text_encoder
-        tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
+        init_from = getattr(self.training_args, "init_from", None)
+        if init_from and os.path.isfile(os.path.join(init_from, "tokenizer", "tokenizer_config.json")):
+            # --init_from: the text encoder's rows are those of the folder's vocabulary, whatever words these data hold.
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(init_from, subfolder="tokenizer")
+            try:
+                check_tokenizer(tokenizer, _flat_captions(dataset.texts[:64]))
+            except TokenizerError as error:
+                raise ConfigurationError(f"--init_from {init_from}: its tokenizer does not fit these captions: {error}") from None
+        else:
+            tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
         config = tiny_text_encoder_config(0, hidden_size=a.text_hidden_size, layers=a.text_layers, heads=a.text_heads, tokenizer=tokenizer)
         if not self.train_text_encoder:
             logger.warning("--train_text_encoder false with the built-in encoder: the captions are embedded by a RANDOM frozen "
