@@ -318,6 +318,7 @@ def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, 
     assert {"heldout_all_three_accuracy", "train_all_three_accuracy", "r_precision", "clip_score"} <= set(index_results)
     assert index_results["r_precision"].metric_args["sampler"]["guidance_scale"] == 2.5
     assert "guidance scale **2.5**" in card.text and "a red circle in the top left corner (held out)" in card.text
+    assert "embedded captioned shapes" in card.text and card.data.eval_results[0].dataset_name == "hfgen shapes"
     assert "a red circle in the top left corner (held out)" in (out / "samples_prompts.txt").read_text()
 
     pipe = load_pipeline(out)

