@@ -223,6 +223,22 @@ def test_resume_is_exact_including_ema(tmp_path, one_torch_thread):
     assert all(torch.equal(sa[k]["exp_avg"], sb[k]["exp_avg"]) for k in sa)
 
 
+def test_the_loops_output_check_samples_through_the_task(tmp_path, one_torch_thread):
+    """Guards the generic `Task.sample_for_checks` hook: the loop's final check of generated outputs asks the
+    task for its samples (DDPM: 64 with the few-step sampler, not 256 x 1000 ancestral steps)."""
+    calls = []
+
+    class Recording(DDPMTask):
+        def sample_for_checks(self, pipeline, batch_size, generator):
+            images = super().sample_for_checks(pipeline, batch_size, generator)
+            calls.append((batch_size, type(pipeline).__name__, images.shape))
+            return images
+
+    Trainer(Recording(DDPMArguments(block_out_channels="8,16", eval_inference_steps=2)),
+            _args(tmp_path, 1, train_batch_size=8, export=False)).train()
+    assert calls == [(256, "DDPMPipeline", (64, 8, 8, 1))]
+
+
 @pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
 def test_the_loss_regresses_the_right_target(kind):
     """Guards target() and the min-SNR weights: a UNet stand-in that outputs exactly the target has zero loss
