@@ -349,6 +349,8 @@ def test_hfgen_evaluate_and_sample_on_a_text_model(pipe, tmp_path, capsys):
 
     assert hfgen(["evaluate", "--model", str(folder), "--dataset", "digits", "--num_samples", "96"]) == 2
     assert "--dataset shapes" in capsys.readouterr().err
+    assert hfgen(["evaluate", "--model", str(folder), "--dataset", "shapes", "--metrics", "fid"]) == 2
+    assert "--metrics does not apply to a text-to-image model" in capsys.readouterr().err
 
     grid = tmp_path / "grid.png"
     assert hfgen(["sample", "--model", str(folder), "--prompt", CAPTIONS[0], "--prompt", CAPTIONS[1], "--num_images", "3",
@@ -357,6 +359,8 @@ def test_hfgen_evaluate_and_sample_on_a_text_model(pipe, tmp_path, capsys):
     assert image.width > 3 * image.height // 2  # 3 images per row plus the prompt written to the right
     assert hfgen(["sample", "--model", str(folder), "--output", str(grid)]) == 1
     assert "--prompt" in capsys.readouterr().err
+    assert hfgen(["sample", "--model", str(folder), "--prompt", " ", "--output", str(grid)]) == 1
+    assert "empty prompt" in capsys.readouterr().err
 
 
 def test_diversity_term_is_in_the_generator_loss():
@@ -401,3 +405,51 @@ def test_captions_file_with_rows_missing_text_is_refused(tmp_path):
     with pytest.raises(SystemExit, match=r"2 of 6 rows .* have no caption \(rows 0, 3,.*non-empty `text`"):
         main("text-gan", ["--dataset", str(tmp_path), "--output_dir", str(tmp_path / "out"), "--max_train_steps", "1",
                           "--train_batch_size", "2", "--report_to", "none", "--disable_tqdm"])
+
+
+def test_two_real_processes_text_gan(tmp_path):
+    """Guards door 1 in two real processes: `accelerate launch --multi_gpu --num_processes 2 scripts/train_text_gan.py`
+    (CPU, gloo) trains with the shipped frozen text encoder on both ranks, ends with the same G and D on both, runs the
+    periodic and final text-to-image evaluation on the main process, and exports a pipeline that takes prompts."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hfgen.pipelines import TextToImageGANPipeline
+
+    root = Path(__file__).resolve().parents[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = tmp_path / "ddp"
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+           str(root / "scripts" / "train_text_gan.py"),
+           "--dataset", "shapes", "--resolution", "16", "--max_train_samples", "64", "--output_dir", str(out),
+           "--max_train_steps", "2", "--train_batch_size", "8", "--generator_channels", "8", "--discriminator_channels", "8",
+           "--latent_dim", "8", "--checkpointing_steps", "0", "--sample_steps", "0", "--report_to", "none", "--disable_tqdm",
+           "--eval_steps", "2", "--eval_samples", "96", "--final_eval_samples", "96"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=400)
+    except subprocess.TimeoutExpired:
+        from conftest import kill_launched_workers
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        kill_launched_workers(str(out))
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    digests = summary["weights_sha256_per_process"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    results = json.loads((out / "eval_results.json").read_text())
+    assert "heldout_all_three" in results["metrics"] and "r_precision" in results["metrics"]
+    pipe = TextToImageGANPipeline.from_pretrained(out)
+    assert pipe.gan_generator.config.condition_dim == 64  # the shipped text encoder's width
+    assert pipe("a red circle in the top left corner", output_type="np").images.shape == (1, 16, 16, 3)

@@ -184,6 +184,7 @@ class TextToImageEvaluator:
             "dataset": "shapes", "split": "all 48 combinations (42 training + 6 held out)", "prompts": len(prompts),
             "prompt_template": 0, "images_per_prompt": n, "n_generated": len(wanted), "n_real": len(real), "seed": self.seed,
             "extractor": extractor.label, "extractor_sha256": extractor.sha256, "feature_dim": extractor.feature_dim,
+            "feature_metrics": ["fid"],  # the rest are not computed on the extractor's features (hfgen.hub.cards)
             "resize": "32x32 for the shapes evaluator" if self._size != 32 else "none",
             "metric_settings": {
                 "attributes": "colour and position analytic, shape by the shipped CNN (hfgen.metrics.shapes)",
@@ -272,6 +273,13 @@ def evaluate_text_pipeline(args, pipe, output: str) -> int:
     import json
     import sys
 
+    ignored = [flag for flag, value in (("--steps", getattr(args, "steps", None)), ("--mixture_centers", getattr(args, "mixture_centers", None)),
+                                        ("--metrics", None if getattr(args, "metrics", "auto") == "auto" else args.metrics))
+               if value]
+    if ignored:
+        print(f"error: {', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to a text-to-image model (it is "
+              "scored with the fixed text-to-image protocol of hfgen.evaluation.text): drop the flag.", file=sys.stderr)
+        return 2
     try:
         evaluator = TextToImageEvaluator(num_samples=args.num_samples, seed=args.seed, clip_model=getattr(args, "clip_model", None),
                                          dataset_name=args.dataset)

@@ -113,7 +113,7 @@ METRIC_INFO.update({
 METRIC_INFO.update({
     "clip_score": ("clip_score", "CLIP score", "higher"),
     "r_precision": ("r_precision", "R-precision (1 true + 99 other captions)", "higher"),
-    "diversity": ("diversity", "Per-prompt pixel std across samples", "higher"),
+    "diversity": ("diversity", "Per-prompt pixel std across samples (compare with real images)", None),
 })
 _STD_SUFFIX, _MEAN_SUFFIX = "_std", "_mean"
 # protocol keys copied into each model-index result's `args`
@@ -477,7 +477,9 @@ def _eval_results(context: dict, task_type: str, task_name: Optional[str], model
                 break
         if versions:
             args["versions"] = dict(versions)
-        label = f"{row['label']} ({evaluation['extractor']} features)" if evaluation["extractor"] else row["label"]
+        # A protocol may list which metrics its extractor's features produced (text models: only the FID); by default all.
+        on_features = row["key"] in protocol.get("feature_metrics", [row["key"]])
+        label = f"{row['label']} ({evaluation['extractor']} features)" if evaluation["extractor"] and on_features else row["label"]
         results.append(EvalResult(
             task_type=task_type,
             task_name=task_name,

@@ -3,8 +3,10 @@
 G(z, e(t)) and D(x, e(t)) are DCGANs with `condition_dim` = the text encoder's pooled width: the
 embedding is concatenated to z in G and projected in D (projection discriminator, Miyato & Koyama
 2018). e is a frozen `CLIPTextModel` (`frozen_models`): the text tower of a `hfgen train clip` export
-with `--text_encoder FOLDER` (recommended), otherwise a tiny randomly initialised one over a word
-tokenizer built from the captions (a random but fixed projection of the words: weaker).
+with `--text_encoder FOLDER`; on `--dataset shapes` by default the one shipped with hfgen (pre-trained
+contrastively on the 42 training combinations: the main reason the default recipe gets every attribute
+right, see the README); otherwise, or with `--text_encoder random`, a tiny randomly initialised one over
+a word tokenizer built from the captions (a random but fixed projection of the words: weaker).
 
 - GAN-CLS (`--matching_aware`): D also sees real images with MISMATCHED captions as fake; the
   mismatched caption comes from another image of the batch whose label (attribute combination)
