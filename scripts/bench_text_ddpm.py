@@ -96,9 +96,10 @@ class ShapesPromptBench:
 # -------------------------------------------------------------------------------------------- training
 
 
-def train_with_budgets(task: str, flags: list[str], out: str, budgets_min: list[float], calibration_steps: int, evaluate) -> list[dict]:
+def train_with_budgets(task: str, flags: list[str], out: str, budgets_min: list[float], calibration_steps: int, evaluate,
+                       on_row=None) -> list[dict]:
     """Trains `task` in segments ending at each CPU-minute budget (steps extrapolated from the rate so far), evaluating
-    the export after each; returns one row per budget."""
+    the export after each; returns one row per budget (`on_row(rows)` after each, e.g. to save partial results)."""
     from hfgen.training import main
 
     rows, steps, cpu = [], 0, 0.0
@@ -122,6 +123,8 @@ def train_with_budgets(task: str, flags: list[str], out: str, budgets_min: list[
                "train_wall_minutes_this_segment": (time.perf_counter() - wall0) / 60.0}
         row.update(evaluate(out, mark == budgets_min[-1]))
         rows.append(row)
+        if on_row is not None:
+            on_row(rows)
         print(json.dumps({"task": task, **{k: v for k, v in row.items() if not isinstance(v, dict)}}), flush=True)
     return rows
 
@@ -164,6 +167,24 @@ def main() -> None:
                         "machine": platform.machine()},
         "runs": [],
     }
+    def save(partial: bool) -> None:
+        result["partial"] = partial
+        result["summary"] = summarize(result["runs"])
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2, default=lambda v: None if isinstance(v, float) and not math.isfinite(v) else v)
+            f.write("\n")
+        os.replace(args.out + ".tmp", args.out)
+
+    def saving(entry):
+        """Records `entry` (a run) in the results and saves them after each of its rows: a killed benchmark keeps its rows."""
+        result["runs"].append(entry)
+
+        def on_row(rows):
+            entry["rows"] = list(rows)
+            save(partial=True)
+        return on_row
+
     try:
         for resolution in _ints(args.resolutions):
             for seed in seeds:
@@ -181,29 +202,25 @@ def main() -> None:
                     pipe = load_pipeline(out)
                     pipe.set_progress_bar_config(disable=True)
                     scales = guidance if last else [args.guidance_during]
-                    return {"by_guidance": {str(g): bench(pipe, {"num_inference_steps": args.inference_steps, "guidance_scale": g})
-                                            for g in scales}}
+                    scores = {str(g): bench(pipe, {"num_inference_steps": args.inference_steps, "guidance_scale": g}) for g in scales}
+                    result["evaluation_protocol"] = bench.protocol
+                    return {"by_guidance": scores}
 
                 folder = os.path.join(work, f"text-ddpm-r{resolution}-s{seed}")
-                rows = train_with_budgets("text-ddpm", ddpm_flags, folder, budgets, args.calibration_steps, evaluate_ddpm)
-                result["runs"].append({"model": "text-ddpm", "resolution": resolution, "seed": seed, "rows": rows})
+                on_row = saving({"model": "text-ddpm", "resolution": resolution, "seed": seed, "rows": []})
+                train_with_budgets("text-ddpm", ddpm_flags, folder, budgets, args.calibration_steps, evaluate_ddpm, on_row)
                 if args.compare_gan:
                     def evaluate_gan(out, last, bench=bench):
                         return {"by_guidance": {"none": bench(load_pipeline(out), {})}}
 
                     gan_flags = common + (QUICK_GAN if args.quick else [])
                     folder = os.path.join(work, f"text-gan-r{resolution}-s{seed}")
-                    rows = train_with_budgets("text-gan", gan_flags, folder, budgets, args.calibration_steps, evaluate_gan)
-                    result["runs"].append({"model": "text-gan", "resolution": resolution, "seed": seed, "rows": rows})
+                    on_row = saving({"model": "text-gan", "resolution": resolution, "seed": seed, "rows": []})
+                    train_with_budgets("text-gan", gan_flags, folder, budgets, args.calibration_steps, evaluate_gan, on_row)
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    result["evaluation_protocol"] = getattr(bench, "protocol", None)
-    result["summary"] = summarize(result["runs"])
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2, default=lambda v: None if isinstance(v, float) and not math.isfinite(v) else v)
-        f.write("\n")
+    save(partial=False)
     plot_guidance(result, os.path.splitext(args.out)[0] + "_guidance.png")
     print(os.path.abspath(args.out))
 

@@ -483,3 +483,4 @@ def test_bench_text_ddpm_quick_writes_the_protocol_figures(tmp_path):
     assert 0 <= scores["train_all_three"] <= 1 and 0 <= scores["heldout_all_three"] <= 1 and scores["fid"] > 0
     assert 0 <= scores["r_precision"] <= 1 and scores["num_images"] == 96 and scores["sampling_cpu_s_per_image"] > 0
     assert {(r["budget_cpu_minutes"], r["guidance"]) for r in result["summary"]} == {(0.05, "3.0"), (0.1, "1.0"), (0.1, "5.0")}
+    assert result["partial"] is False and result["evaluation_protocol"]["images_per_prompt"] == 2
