@@ -197,6 +197,15 @@ def test_guidance_below_one_warns_what_it_means_and_bad_words_warn(pipe, caplog)
 # ----------------------------------------------------------------------------------------- the task
 
 
+@pytest.fixture
+def hub(monkeypatch, tmp_path):
+    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
+
+    with LocalHubServer() as server:
+        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
+        yield server
+
+
 def _train_args(out, steps, **kwargs):
     from hfgen.training import TrainingArguments
 
@@ -231,10 +240,11 @@ def test_condition_dropout_replaces_captions_by_the_empty_prompt(one_torch_threa
     assert int(mask[0].sum()) == 2
 
 
-def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, one_torch_thread):
-    """Guards the two text-encoder modes: the built-in encoder is trained with the UNet (its weights move; one optimizer,
-    EMA on both), and --text_encoder FOLDER (a tiny CLIPTextModel saved with its tokenizer, as a Hub CLIP would be) is
-    loaded frozen (weights unchanged after training, not in the optimizer) with cross_attention_dim = its width."""
+def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, hub, one_torch_thread):
+    """Guards the text-encoder modes: the built-in encoder is trained with the UNet (one optimizer, EMA on both), and
+    --text_encoder FOLDER (a tiny CLIPTextModel saved with its tokenizer, as a Hub CLIP would be) is loaded frozen (weights
+    unchanged after training, not in the optimizer) with cross_attention_dim = its width; the same encoder by Hub id
+    (local Hub server) loads too, with --train_text_encoder true making it trainable."""
     from transformers import CLIPTextModel
 
     from hfgen.data.shapes import load_shapes
@@ -264,22 +274,23 @@ def test_text_encoder_trains_jointly_or_stays_frozen(tmp_path, one_torch_thread)
     optimized = {id(p) for group in frozen.create_optimizers()["denoiser"].param_groups for p in group["params"]}
     assert not optimized & {id(p) for p in frozen.models["text_encoder"].parameters()}
 
+    from huggingface_hub import HfApi
 
-@pytest.fixture
-def hub(monkeypatch, tmp_path):
-    from hfgen.hub.testing import LocalHubServer, patch_huggingface_hub
+    HfApi().create_repo("test-user/tiny-clip-text")
+    HfApi().upload_folder(folder_path=tmp_path / "clip-text", repo_id="test-user/tiny-clip-text")
+    by_id = TextDDPMTask(TextDDPMArguments(text_encoder="test-user/tiny-clip-text", train_text_encoder=True, **TINY_TASK))
+    by_id.setup(data)
+    assert by_id.frozen_models == () and by_id.phases()[0].trainable == ("unet", "text_encoder")
+    torch.testing.assert_close(by_id.models["text_encoder"].get_input_embeddings().weight, pretrained.get_input_embeddings().weight)
 
-    with LocalHubServer() as server:
-        patch_huggingface_hub(monkeypatch, server, tmp_path / "hf_home")
-        yield server
 
-
-def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, hub, run_without_hfgen, one_torch_thread):
+def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, hub, run_without_hfgen, one_torch_thread, capsys):
     """Guards the three doors end to end: `hfgen train text-ddpm --dataset shapes` exports a TextToImageDDPMPipeline
     folder (standard unet/text_encoder/tokenizer/scheduler, coordinate_channels recorded, a card with the grid's prompts,
     guidance and sampler, attribute accuracy in its model-index); it loads with hfgen, and after `hfgen push`, in a process
     without hfgen, with DiffusionPipeline.from_pretrained(trust_remote_code=True) from the folder AND by repo id: the same
-    images for the same seed."""
+    images for the same seed. Then `hfgen evaluate` scores the folder at --guidance_scale with another --scheduler and
+    --steps (recorded in the report), and `hfgen sample --prompt` writes one row per prompt; bad flags exit naming them."""
     from huggingface_hub import ModelCard
 
     from hfgen.cli import main
@@ -303,8 +314,11 @@ def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, 
     assert results["protocol"]["sampler"]["guidance_scale"] == 2.5 and results["protocol"]["sampler"]["num_inference_steps"] == 2
     card = ModelCard.load(out / "README.md")
     assert card.data.pipeline_tag == "text-to-image" and "classifier-free-guidance" in card.data.tags
-    assert any(r.metric_type == "heldout_all_three" for r in card.data.eval_results)
+    index_results = {r.metric_type: r for r in card.data.eval_results}
+    assert {"heldout_all_three_accuracy", "train_all_three_accuracy", "r_precision", "clip_score"} <= set(index_results)
+    assert index_results["r_precision"].metric_args["sampler"]["guidance_scale"] == 2.5
     assert "guidance scale **2.5**" in card.text and "a red circle in the top left corner (held out)" in card.text
+    assert "embedded captioned shapes" in card.text and card.data.eval_results[0].dataset_name == "hfgen shapes"
     assert "a red circle in the top left corner (held out)" in (out / "samples_prompts.txt").read_text()
 
     pipe = load_pipeline(out)
@@ -329,6 +343,29 @@ def test_hfgen_train_text_ddpm_exports_pushes_and_loads_without_hfgen(tmp_path, 
     assert len(loaded.files) == 2
     for key in loaded.files:
         np.testing.assert_allclose(loaded[key], expected, atol=1e-5)
+
+    # `hfgen evaluate` (shapes prompts at --guidance_scale with --scheduler / --steps) and `hfgen sample --prompt`.
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "--model", str(out), "--dataset", "shapes", "--num_samples", "48", "--scheduler", "dpm++", "--steps", "2",
+                 "--guidance_scale", "4", "--output", str(report)]) == 0
+    evaluated = json.loads(report.read_text())
+    assert "heldout_all_three" in evaluated["metrics"]
+    sampler = evaluated["protocol"]["sampler"]
+    assert sampler["guidance_scale"] == 4.0 and sampler["num_inference_steps"] == 2 and sampler["scheduler"] == "DPMSolverMultistepScheduler"
+    assert main(["evaluate", "--model", str(out), "--dataset", "shapes", "--guidance_scale", "-1", "--output", str(report)]) == 2
+    assert "--guidance_scale -1.0 is negative" in capsys.readouterr().err
+    grid = tmp_path / "grid.png"
+    assert main(["sample", "--model", str(out), "--prompt", "a red circle in the top left corner", "--prompt", "a blue square",
+                 "--num_images", "3", "--num_inference_steps", "2", "--guidance_scale", "5", "--output", str(grid)]) == 0
+    from PIL import Image
+
+    image = Image.open(grid)
+    assert image.height == 152 and image.width > 224  # two rows of three 16x16 images (x4, padded), the prompts written beside
+    capsys.readouterr()
+    assert main(["sample", "--model", str(out), "--num_images", "2", "--output", str(grid)]) == 1
+    assert "pass --prompt" in capsys.readouterr().err
+    assert main(["sample", "--model", str(out), "--prompt", "a red circle", "--guidance_scale", "-2", "--output", str(grid)]) == 1
+    assert "--guidance_scale -2.0 is negative" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -377,6 +414,25 @@ def test_resume_is_exact_for_unet_text_encoder_and_their_ema(tmp_path, one_torch
     assert len(sa) == len(sb) > 0 and all(torch.equal(sa[k]["exp_avg"], sb[k]["exp_avg"]) for k in sa)
 
 
+def test_init_from_reuses_the_folders_tokenizer(tmp_path, one_torch_thread):
+    """Guards --init_from with the built-in encoder: the tokenizer is the exported folder's (its text encoder's rows
+    follow that vocabulary), not one rebuilt from the new data, whose captions may hold fewer words."""
+    from hfgen.data.shapes import load_shapes
+    from hfgen.text import build_word_tokenizer
+    from hfgen.training import Trainer
+    from hfgen.training.text_ddpm import TextDDPMArguments, TextDDPMTask
+
+    first = tmp_path / "first"
+    Trainer(TextDDPMTask(TextDDPMArguments(**TINY_TASK)), _train_args(first, 1), dataset=load_shapes(image_size=16, num_samples=64)).train()
+    few = load_shapes(image_size=16, num_samples=2)
+    assert len(build_word_tokenizer(few.texts)) < len(build_word_tokenizer(load_shapes(image_size=16, num_samples=64).texts))
+    task = TextDDPMTask(TextDDPMArguments(**TINY_TASK))
+    trainer = Trainer(task, _train_args(tmp_path / "second", 1, init_from=str(first), export=False, train_batch_size=2), dataset=few)
+    trainer.train()
+    saved = json.loads((first / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert task.tokenizer.get_vocab() == saved
+
+
 def test_two_real_processes_train_text_ddpm(tmp_path):
     """Guards DDP for joint UNet + text-encoder training: `accelerate launch --multi_gpu --num_processes 2` on CPU runs two
     real processes through scripts/train_text_ddpm.py; both end with the same weights (UNet, text encoder, EMAs) and the
@@ -408,3 +464,23 @@ def test_two_real_processes_train_text_ddpm(tmp_path):
     digests = summary["weights_sha256_per_process"]
     assert len(digests) == 2 and digests[0] == digests[1]
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == ["pipeline_text_ddpm", "TextToImageDDPMPipeline"]
+
+
+def test_bench_text_ddpm_quick_writes_the_protocol_figures(tmp_path):
+    """Guards scripts/bench_text_ddpm.py (smoke size): per budget a row with steps and training CPU-minutes (growing),
+    accuracy on training and held-out combinations, shapes-FID and R-precision at guidance 3, the whole guidance sweep at
+    the last budget, sampling time per image, and a summary over seeds."""
+    out = tmp_path / "text_ddpm.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_text_ddpm.py"), "--quick", "--seeds", "0", "--threads", "1",
+                    "--guidance", "1,5", "--out", str(out)], check=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    result = json.loads(out.read_text())
+    (run,) = result["runs"]
+    first, last = run["rows"]
+    assert run["model"] == "text-ddpm" and first["steps"] < last["steps"] and first["train_cpu_minutes"] < last["train_cpu_minutes"]
+    assert list(first["by_guidance"]) == ["3.0"] and list(last["by_guidance"]) == ["1.0", "5.0"]
+    scores = last["by_guidance"]["5.0"]
+    assert 0 <= scores["train_all_three"] <= 1 and 0 <= scores["heldout_all_three"] <= 1 and scores["fid"] > 0
+    assert 0 <= scores["r_precision"] <= 1 and scores["num_images"] == 96 and scores["sampling_cpu_s_per_image"] > 0
+    assert {(r["budget_cpu_minutes"], r["guidance"]) for r in result["summary"]} == {(0.05, "3.0"), (0.1, "1.0"), (0.1, "5.0")}
+    assert result["partial"] is False and result["evaluation_protocol"]["images_per_prompt"] == 2

@@ -135,6 +135,8 @@ def _sample(argv: list[str]) -> int:
                              "default: drawn uniformly.")
     parser.add_argument("--prompt", action="append", default=None,
                         help="Text-to-image models: a prompt (repeat the flag for several); one row of --num_images images each.")
+    parser.add_argument("--guidance_scale", type=float, default=None,
+                        help="Guided text-to-image diffusion: classifier-free guidance scale (default: the pipeline's, 3).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trust_remote_code", action="store_true", help="Only needed where hfgen does not provide the model classes.")
     parser.add_argument("--input", default=None,
@@ -171,17 +173,6 @@ def _sample(argv: list[str]) -> int:
 
             print(sample_translations(pipe, args.input, args.output, num_images=args.num_images))
             return 0
-        takes_prompts = "prompt" in inspect.signature(pipe.__call__).parameters
-        if args.prompt or takes_prompts:  # text to image (hfgen.text.save_prompt_grid)
-            from hfgen.text import save_prompt_grid
-
-            if args.class_label is not None:
-                raise ValueError("--class_label does not apply to a text-to-image model: the prompt is the condition; drop it.")
-            if not args.prompt:
-                raise ValueError(f"{type(pipe).__name__} generates from text: pass --prompt 'a red circle in the top left corner' "
-                                 "(repeat --prompt for several).")
-            print(os.path.abspath(save_prompt_grid(pipe, args.prompt, args.num_images, args.seed, args.output)))
-            return 0
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and steps
             from hfgen.training.ddpm import check_inference_steps, with_sampler
@@ -192,6 +183,20 @@ def _sample(argv: list[str]) -> int:
                 inputs["num_inference_steps"] = args.num_inference_steps
         elif args.scheduler or args.num_inference_steps is not None:
             raise ValueError(f"--scheduler and --num_inference_steps are for diffusion models; {type(pipe).__name__} has no scheduler.")
+        if args.prompt or "prompt" in inspect.signature(pipe.__call__).parameters:  # text to image (hfgen.text.save_prompt_grid)
+            from hfgen.text import save_prompt_grid
+
+            if args.class_label is not None:
+                raise ValueError("--class_label does not apply to a text-to-image model: the prompt is the condition; drop it.")
+            if not args.prompt:
+                raise ValueError(f"{type(pipe).__name__} generates from text: pass --prompt 'a red circle in the top left corner' "
+                                 "(repeat --prompt for several).")
+            extra = {k: v for k, v in (("num_inference_steps", inputs.get("num_inference_steps")), ("guidance_scale", args.guidance_scale))
+                     if v is not None}
+            print(os.path.abspath(save_prompt_grid(pipe, args.prompt, args.num_images, args.seed, args.output, call_kwargs=extra)))
+            return 0
+        if args.guidance_scale is not None:
+            raise ValueError(f"--guidance_scale is for guided text-to-image diffusion models; {type(pipe).__name__} takes no prompt.")
         label = args.class_label
         if label is not None:
             if "class_labels" not in inspect.signature(pipe.__call__).parameters:

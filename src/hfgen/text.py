@@ -270,10 +270,12 @@ def load_text_encoder(name_or_path: str, sample_captions: Optional[Sequence[str]
     return tokenizer, model
 
 
-def save_prompt_grid(pipeline, prompts: Sequence[str], images_per_prompt: int, seed: int, output: str) -> str:
+def save_prompt_grid(pipeline, prompts: Sequence[str], images_per_prompt: int, seed: int, output: str,
+                     call_kwargs: Optional[dict] = None) -> str:
     """`hfgen sample --prompt ...`: one row of `images_per_prompt` images per prompt, the prompt written right of its row.
 
-    Raises ValueError (with the flag names) when `pipeline` takes no prompts or a prompt is empty.
+    `call_kwargs` go to the pipeline (a diffusion pipeline's `num_inference_steps`, `guidance_scale`). Raises ValueError
+    (with the flag names) when `pipeline` takes no prompts or a prompt is empty.
     """
     import inspect
 
@@ -289,7 +291,18 @@ def save_prompt_grid(pipeline, prompts: Sequence[str], images_per_prompt: int, s
         raise ValueError("--prompt got an empty prompt: pass a caption such as --prompt 'a red circle in the top left corner'.")
     if images_per_prompt < 1:
         raise ValueError(f"--num_images must be >= 1 (images per prompt), got {images_per_prompt}.")
-    images = pipeline(prompts, num_images_per_prompt=images_per_prompt, generator=torch.manual_seed(seed), output_type="np").images
+    call_kwargs = dict(call_kwargs or {})
+    if "guidance_scale" in call_kwargs and "guidance_scale" not in inspect.signature(pipeline.__call__).parameters:
+        raise ValueError(f"--guidance_scale is for guided diffusion pipelines; {type(pipeline).__name__} has no guidance.")
+    try:
+        images = pipeline(prompts, num_images_per_prompt=images_per_prompt, generator=torch.manual_seed(seed), output_type="np",
+                          **call_kwargs).images
+    except ValueError as error:  # the pipeline names its arguments; this user typed flags
+        message = str(error)
+        for name, flag in (("guidance_scale=", "--guidance_scale "), ("num_inference_steps", "--num_inference_steps"),
+                           ("num_images_per_prompt", "--num_images")):
+            message = message.replace(name, flag)
+        raise ValueError(message) from None
     save_image_grid(images, output, nrow=images_per_prompt, scale=max(1, min(4, 128 // images.shape[1])))
     _write_row_labels(output, prompts)
     return output

@@ -194,6 +194,8 @@ def cli_evaluate(argv: list[str]) -> int:
     parser.add_argument("--scheduler", default=None, choices=("ddpm", "ddim", "dpm++"),
                         help="Diffusion pipelines: the sampler, built from the folder's scheduler config (ddim and dpm++ with "
                              "trailing timestep spacing). Default: the folder's own scheduler.")
+    parser.add_argument("--guidance_scale", type=float, default=None,
+                        help="Guided text-to-image diffusion: classifier-free guidance scale (default: the pipeline's, 3).")
     parser.add_argument("--clip_model", default=None,
                         help="Text-to-image models: folder of the CLIP of the CLIP score and R-precision (default: hfgen's shapes CLIP).")
     args = parser.parse_args(argv)
@@ -218,6 +220,16 @@ def cli_evaluate(argv: list[str]) -> int:
             from .translation import cli_evaluate_translation
 
             return cli_evaluate_translation(pipe, args, output)
+        if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and step counts
+            pipe = _diffusion_sampler(pipe, args.scheduler, steps)
+            if hasattr(pipe, "check_guidance_scale"):  # prompts + classifier-free guidance (text-ddpm)
+                from hfgen.training.text_ddpm import evaluate_guided_pipeline
+
+                return evaluate_guided_pipeline(args, pipe, output, steps)
+        elif args.scheduler:
+            raise EvaluationError(f"--scheduler is for diffusion pipelines; {type(pipe).__name__} has no scheduler.")
+        if args.guidance_scale is not None:
+            raise EvaluationError(f"--guidance_scale is for guided text-to-image diffusion; {type(pipe).__name__} has no guidance.")
         from .text import evaluate_text_pipeline, is_text_pipeline
 
         if is_text_pipeline(pipe):  # prompts in, not noise: the text-to-image protocol (hfgen.evaluation.text)
@@ -231,10 +243,6 @@ def cli_evaluate(argv: list[str]) -> int:
                                                       batch_size=args.batch_size, device=device, num_channels=args.num_channels)
         else:
             evaluator = None
-        if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and step counts
-            pipe = _diffusion_sampler(pipe, args.scheduler, steps)
-        elif args.scheduler:
-            raise EvaluationError(f"--scheduler is for diffusion pipelines; {type(pipe).__name__} has no scheduler.")
         size, channels = _image_spec(pipe)
         dataset = args.dataset
         if evaluator is None and args.dataset not in EMBEDDED_DATASETS and size:

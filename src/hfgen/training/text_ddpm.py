@@ -25,6 +25,7 @@ so the pipeline's default call (50 steps, guidance 3) is the protocol its card r
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -131,7 +132,8 @@ class TextDDPMTask(DDPMTask):
         """`(tokenizer, CLIPTextModel, description)`: loaded from `--text_encoder`, else built for the captions."""
         from transformers import CLIPTextModel
 
-        from hfgen.text import TextEncoderError, TokenizerError, build_word_tokenizer, load_text_encoder, tiny_text_encoder_config
+        from hfgen.text import (TextEncoderError, TokenizerError, build_word_tokenizer, check_tokenizer, load_text_encoder,
+                                tiny_text_encoder_config)
 
         a = self.ddpm_args
         if a.text_encoder:
@@ -140,7 +142,18 @@ class TextDDPMTask(DDPMTask):
             except (TextEncoderError, TokenizerError) as error:
                 raise ConfigurationError(str(error)) from None
             return tokenizer, encoder, a.text_encoder
-        tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
+        init_from = getattr(self.training_args, "init_from", None)
+        if init_from and os.path.isfile(os.path.join(init_from, "tokenizer", "tokenizer_config.json")):
+            # --init_from: the text encoder's rows are those of the folder's vocabulary, whatever words these data hold.
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(init_from, subfolder="tokenizer")
+            try:
+                check_tokenizer(tokenizer, _flat_captions(dataset.texts[:64]))
+            except TokenizerError as error:
+                raise ConfigurationError(f"--init_from {init_from}: its tokenizer does not fit these captions: {error}") from None
+        else:
+            tokenizer = build_word_tokenizer(dataset.texts, max_length=a.max_length)
         config = tiny_text_encoder_config(0, hidden_size=a.text_hidden_size, layers=a.text_layers, heads=a.text_heads, tokenizer=tokenizer)
         if not self.train_text_encoder:
             logger.warning("--train_text_encoder false with the built-in encoder: the captions are embedded by a RANDOM frozen "
@@ -287,10 +300,12 @@ class TextDDPMTask(DDPMTask):
         return path
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
-        """Attribute accuracy on the 48 shapes prompts, sampled as the grid is (sampler, steps, guidance)."""
-        from .text_gan import TextShapesEvaluator
+        """hfgen's text-to-image evaluation (hfgen.evaluation.text: attribute accuracy on the 48 shapes prompts, all /
+        training / held-out combinations, shapes-FID, CLIP score, R-precision, diversity), sampled as the grid is
+        (sampler, steps, guidance scale: recorded in the protocol)."""
+        from hfgen.evaluation.text import TextToImageEvaluator
 
-        return GuidedEvaluator(TextShapesEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name), self._call_kwargs(),
+        return GuidedEvaluator(TextToImageEvaluator(num_samples=num_samples, seed=seed, dataset_name=dataset.name), self._call_kwargs(),
                                self.ddpm_args.eval_scheduler)
 
     def describe(self) -> dict:
@@ -335,3 +350,54 @@ class GuidedEvaluator:
 
     def floors(self) -> dict:
         return self.evaluator.floors()
+
+
+# -- `hfgen evaluate` for guided text-to-image pipelines -----------------------------------
+
+
+def evaluate_guided_pipeline(args, pipe, output: str, steps: Optional[list[int]] = None) -> int:
+    """`hfgen evaluate` on a guided text-to-image diffusion pipeline: hfgen's text-to-image evaluation of the shapes
+    prompts (`hfgen.evaluation.text`), sampled with the folder's (or `--scheduler`'s) sampler at `--guidance_scale`
+    (default: the pipeline's) and each `--steps` count (default: the pipeline's), the sampling settings recorded in the
+    protocol; prints the table, writes the JSON report. Returns the exit code (2 on a usage or data error)."""
+    import json
+    import os
+    import sys
+    import time
+
+    from hfgen.evaluation import EvaluationError
+    from hfgen.evaluation.text import TextToImageEvaluator, format_text_table
+
+    call = {} if getattr(args, "guidance_scale", None) is None else {"guidance_scale": float(args.guidance_scale)}
+    try:
+        if "guidance_scale" in call:
+            pipe.check_guidance_scale(call["guidance_scale"])
+        evaluator = TextToImageEvaluator(num_samples=args.num_samples, seed=args.seed, clip_model=getattr(args, "clip_model", None),
+                                         dataset_name=args.dataset)
+        sweep = []
+        for count in steps or [None]:
+            kwargs = {**call, **({"num_inference_steps": int(count)} if count else {})}
+            start = time.perf_counter()
+            result = GuidedEvaluator(evaluator, kwargs, getattr(args, "scheduler", None))(pipe)
+            sweep.append({"num_inference_steps": count or 50, "metrics": result["metrics"],
+                          "seconds_per_sample": (time.perf_counter() - start) / max(1, int(result["protocol"].get("n_generated") or 1))})
+        floors = evaluator.floors() if getattr(args, "floors", False) else None
+    except (EvaluationError, ValueError) as error:
+        print(f"error: {str(error).replace('guidance_scale=', '--guidance_scale ')}", file=sys.stderr)
+        return 2
+    report = {"model": args.model, "metrics": result["metrics"], "protocol": result["protocol"], "details": result.get("details", {})}
+    if floors is not None:
+        report["floors"] = floors
+    if steps and len(steps) > 1:
+        report["steps"] = sweep
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2, default=float)
+        f.write("\n")
+    print(f"Evaluation of {args.model} (text to image) on the {args.dataset} prompts, sampler {json.dumps(result['protocol']['sampler'])}\n")
+    print(format_text_table(result, floors))
+    for row in sweep if len(sweep) > 1 else []:
+        print(f"steps {row['num_inference_steps']}: " + ", ".join(f"{k} {v:.4g}" for k, v in row["metrics"].items()
+                                                              if isinstance(v, (int, float))))
+    print(f"\nwrote {os.path.abspath(output)}")
+    return 0
