@@ -9,7 +9,9 @@ Variants (each a `hfgen train` run on `--dataset shapes` at 32x32, one torch thr
 - `class_cond`: the non-text baseline, `hfgen train gan --preset hinge --class_conditional` over the 48
   combination labels (the 6 held-out labels have no training image: it cannot generalise to them);
 - `random_text_encoder` (extra): `full` with `--text_encoder random` (a frozen random CLIPTextModel instead of
-  the shipped pre-trained text tower), to measure what the pre-training brings.
+  the shipped pre-trained text tower), to measure what the pre-training brings;
+- `random_no_mismatch` (extra): `random_text_encoder` without the mismatched-caption pairs: the GAN-CLS
+  ablation where the text embedding carries no attribute structure of its own (Reed et al.'s setting).
 
 Each run trains for `--steps` steps and is scored every `--eval_every` steps on the 48 shapes prompts
 (or labels): attribute accuracy (colour, shape, position, all three) on the 42 training combinations
@@ -36,7 +38,7 @@ import time
 
 import torch
 
-VARIANTS = ("full", "no_mismatch", "no_interp", "class_cond", "random_text_encoder")
+VARIANTS = ("full", "no_mismatch", "no_interp", "class_cond", "random_text_encoder", "random_no_mismatch")
 
 
 class _TimedShapesScore:
@@ -99,11 +101,11 @@ def run(variant: str, seed: int, steps: int, eval_every: int, per_prompt: int, s
         task = GANTask(GANArguments(preset="hinge", class_conditional=True))
     else:
         options = dict(extra)
-        if variant == "no_mismatch":
+        if variant in ("no_mismatch", "random_no_mismatch"):
             options["matching_aware"] = False
         if variant == "no_interp":
             options["interpolate_text"] = False
-        if variant == "random_text_encoder":
+        if variant in ("random_text_encoder", "random_no_mismatch"):
             options["text_encoder"] = "random"
         task = TextGANTask(TextGANArguments(**options))
     task.build_evaluator = lambda *args, **kwargs: score
