@@ -358,6 +358,25 @@ class HfgenPipelineMixin:
     diffusers' `find_pipeline_class` expects).
     """
 
+
+    @staticmethod
+    def check_output_type(output_type: str) -> None:
+        """Raises ValueError unless `output_type` is "pil", "np" or "pt" (checked before any work is done)."""
+        if output_type not in ("pil", "np", "pt"):
+            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+
+    def images_output(self, samples, output_type: str = "pil", return_dict: bool = True):
+        """The end of every hfgen image pipeline's `__call__`: samples in [-1, 1], [N, C, H, W], become images in
+        [0, 1] as "pt" (NCHW tensor), "np" (NHWC array) or "pil", in an `ImagePipelineOutput` (or a 1-tuple)."""
+        from diffusers import ImagePipelineOutput
+
+        images = (samples / 2 + 0.5).clamp(0, 1)
+        if output_type != "pt":
+            images = images.cpu().permute(0, 2, 3, 1).float().numpy()
+            if output_type == "pil":
+                images = self.numpy_to_pil(images)
+        self.maybe_free_model_hooks()
+        return ImagePipelineOutput(images=images) if return_dict else (images,)
     def save_pretrained(
         self,
         save_directory: Union[str, os.PathLike],

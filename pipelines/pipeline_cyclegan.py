@@ -89,23 +89,12 @@ class CycleGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction={direction!r} is not supported; choose 'a_to_b' (domain A -> B) or 'b_to_a' (domain B -> A).")
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         model = self.generator_a_to_b if direction == "a_to_b" else self.generator_b_to_a
         config = model.config
         pixels = prepare_image_input(image, config.image_size, config.in_channels, role="image")
         pixels = pixels.to(device=self.device, dtype=model.dtype)
-        images = (model(pixels) / 2 + 0.5).clamp(0, 1)
-        if output_type == "pt":
-            out = images
-        else:
-            out = images.cpu().permute(0, 2, 3, 1).float().numpy()
-            if output_type == "pil":
-                out = self.numpy_to_pil(out)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (out,)
-        return ImagePipelineOutput(images=out)
+        return self.images_output(model(pixels), output_type, return_dict)
 
 
 CycleGANPipeline.__call__.__doc__ = CycleGANPipeline.__call__.__doc__.replace("Examples:\n", EXAMPLE_DOC_STRING.strip("\n") + "\n", 1)

@@ -188,8 +188,7 @@ class ClassConditionalDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
         Returns:
             [`ImagePipelineOutput`] or `tuple`: the images, in `.images` (or the tuple's first item).
         """
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         num_inference_steps = self.check_num_inference_steps(num_inference_steps)
@@ -224,17 +223,7 @@ class ClassConditionalDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
             model_output = self.unet(model_input, t, class_labels=labels).sample
             image = self.scheduler.step(model_output, t, image, **step_kwargs).prev_sample
 
-        image = (image / 2 + 0.5).clamp(0, 1)
-        if output_type == "pt":
-            out = image
-        else:
-            out = image.cpu().permute(0, 2, 3, 1).float().numpy()
-            if output_type == "pil":
-                out = self.numpy_to_pil(out)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (out,)
-        return ImagePipelineOutput(images=out)
+        return self.images_output(image, output_type, return_dict)
 
 
 ClassConditionalDDPMPipeline.__call__.__doc__ = ClassConditionalDDPMPipeline.__call__.__doc__.replace(

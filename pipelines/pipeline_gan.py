@@ -190,8 +190,7 @@ class GANPipeline(HfgenPipelineMixin, DiffusionPipeline):
         Returns:
             [`ImagePipelineOutput`] or `tuple`: the samples, in `.images` (or the tuple's first item).
         """
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         latents, batch_size = self._prepare_latents(latents, batch_size, generator)
         labels = self._prepare_class_labels(class_labels, batch_size, generator)
         if condition_embeds is not None:
@@ -199,22 +198,14 @@ class GANPipeline(HfgenPipelineMixin, DiffusionPipeline):
 
         samples = self.gan_generator(latents, class_labels=labels, condition_embeds=condition_embeds)
 
-        if samples.dim() == 2:  # vector data: points, no image conversion
-            if output_type == "pil":
-                raise ValueError("This generator produces vectors, not images: use output_type='np' or 'pt'.")
-            out = samples.float().cpu().numpy() if output_type == "np" else samples
-        else:
-            images = (samples / 2 + 0.5).clamp(0, 1)
-            if output_type == "pt":
-                out = images
-            else:
-                out = images.cpu().permute(0, 2, 3, 1).float().numpy()
-                if output_type == "pil":
-                    out = self.numpy_to_pil(out)
+        if samples.dim() != 2:
+            return self.images_output(samples, output_type, return_dict)
+        # Vector data (points): no image conversion.
+        if output_type == "pil":
+            raise ValueError("This generator produces vectors, not images: use output_type='np' or 'pt'.")
+        out = samples.float().cpu().numpy() if output_type == "np" else samples
         self.maybe_free_model_hooks()
-        if not return_dict:
-            return (out,)
-        return ImagePipelineOutput(images=out)
+        return ImagePipelineOutput(images=out) if return_dict else (out,)
 
 
 GANPipeline.__call__.__doc__ = GANPipeline.__call__.__doc__.replace("Examples:\n", EXAMPLE_DOC_STRING.strip("\n") + "\n", 1)

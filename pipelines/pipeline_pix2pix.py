@@ -136,8 +136,7 @@ class Pix2PixPipeline(HfgenPipelineMixin, DiffusionPipeline):
         Returns:
             [`ImagePipelineOutput`] or `tuple`: the translated images, in `.images` (or the tuple's first item).
         """
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         if not isinstance(dropout, bool):
             raise ValueError(f"dropout must be True or False, got {dropout!r}.")
         G = self.generator_unet
@@ -153,15 +152,7 @@ class Pix2PixPipeline(HfgenPipelineMixin, DiffusionPipeline):
             for handle in handles:
                 handle.remove()
             G.train(was_training)
-        images = (outputs / 2 + 0.5).clamp(0, 1)
-        if output_type != "pt":
-            images = images.cpu().permute(0, 2, 3, 1).float().numpy()
-            if output_type == "pil":
-                images = self.numpy_to_pil(images)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (images,)
-        return ImagePipelineOutput(images=images)
+        return self.images_output(outputs, output_type, return_dict)
 
 
 Pix2PixPipeline.__call__.__doc__ = Pix2PixPipeline.__call__.__doc__.replace(

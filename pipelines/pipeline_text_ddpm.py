@@ -274,8 +274,7 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
         Returns:
             [`ImagePipelineOutput`] or `tuple`: the images, in `.images` (or the tuple's first item).
         """
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         if prompt is not None and prompt_embeds is not None:
             raise ValueError("Pass either prompt or prompt_embeds, not both (prompt_embeds replace the encoded prompt).")
         if prompt is None and prompt_embeds is None:
@@ -348,17 +347,7 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
                 output = out_uncond + guidance_scale * (out_cond - out_uncond)
             image = self.scheduler.step(output, t, image, **step_kwargs).prev_sample
 
-        image = (image / 2 + 0.5).clamp(0, 1)
-        if output_type == "pt":
-            out = image
-        else:
-            out = image.cpu().permute(0, 2, 3, 1).float().numpy()
-            if output_type == "pil":
-                out = self.numpy_to_pil(out)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (out,)
-        return ImagePipelineOutput(images=out)
+        return self.images_output(image, output_type, return_dict)
 
 
 TextToImageDDPMPipeline.__call__.__doc__ = TextToImageDDPMPipeline.__call__.__doc__.replace(

@@ -134,8 +134,7 @@ class TextToImageGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
         Returns:
             [`ImagePipelineOutput`] or `tuple`: the images, in `.images` (or the tuple's first item).
         """
-        if output_type not in ("pil", "np", "pt"):
-            raise ValueError(f"output_type={output_type!r} is not supported; choose 'pil', 'np' or 'pt'.")
+        self.check_output_type(output_type)
         if prompt is not None and prompt_embeds is not None:
             raise ValueError("Pass either prompt or prompt_embeds, not both (prompt_embeds replace the encoded prompt).")
         if prompt is None and prompt_embeds is None:
@@ -160,15 +159,7 @@ class TextToImageGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
             latents = latents.to(device=self.device, dtype=self.gan_generator.dtype)
 
         samples = self.gan_generator(latents, condition_embeds=embeds)
-        images = (samples / 2 + 0.5).clamp(0, 1)
-        if output_type != "pt":
-            images = images.cpu().permute(0, 2, 3, 1).float().numpy()
-            if output_type == "pil":
-                images = self.numpy_to_pil(images)
-        self.maybe_free_model_hooks()
-        if not return_dict:
-            return (images,)
-        return ImagePipelineOutput(images=images)
+        return self.images_output(samples, output_type, return_dict)
 
 
 TextToImageGANPipeline.__call__.__doc__ = TextToImageGANPipeline.__call__.__doc__.replace(
