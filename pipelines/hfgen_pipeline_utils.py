@@ -478,6 +478,43 @@ class HfgenPipelineMixin:
         return pipe
 
 
+def prompt_list(value: Any, name: str = "prompt") -> list:
+    """`value` (a string or a list of strings) as a non-empty list of strings; a ValueError names the problem."""
+    prompts = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if prompts is None or not all(isinstance(p, str) for p in prompts):
+        kind = type(value).__name__ if prompts is None else sorted({type(p).__name__ for p in prompts})
+        raise ValueError(f"{name} must be a string or a list of strings, got {kind}.")
+    if not prompts:
+        raise ValueError(f"{name} is an empty list: pass at least one prompt (a string or a list of strings).")
+    return prompts
+
+
+def tokenize_prompts(tokenizer: Any, text_encoder: Any, prompts: list, logger: Any) -> Dict[str, Any]:
+    """Token ids and attention masks of `prompts`, padded and truncated to the tokenizer's max length.
+
+    What a user would not see otherwise is said on `logger`: prompts longer than the limit (their end
+    is ignored) and prompts made only of words outside the vocabulary (all `[UNK]`: they carry no
+    information). Tokenizers without a limit fall back to the text encoder's position embeddings.
+    """
+    limit = int(getattr(tokenizer, "model_max_length", 0) or 0)
+    if limit <= 0 or limit > 10_000:  # tokenizers without a limit report a huge sentinel value
+        limit = int(getattr(text_encoder.config, "max_position_embeddings", 77))
+    full = tokenizer(prompts, truncation=False, add_special_tokens=True)["input_ids"]
+    too_long = [p for p, ids in zip(prompts, full) if len(ids) > limit]
+    if too_long:
+        logger.warning(f"{len(too_long)} prompt(s) are longer than the tokenizer's {limit} tokens and were truncated "
+                       f"(e.g. {too_long[0][:60]!r}): the end of such prompts is ignored.")
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if unk is not None:
+        special = set(tokenizer.all_special_ids) - {unk}
+        unknown = [p for p, ids in zip(prompts, full) if [i for i in ids if i not in special] and
+                   all(i == unk for i in ids if i not in special)]
+        if unknown:
+            logger.warning(f"{len(unknown)} prompt(s) have only words outside the tokenizer's vocabulary (e.g. {unknown[0]!r}): "
+                           "they are mapped to [UNK] and carry no information; use the words of the training captions.")
+    return tokenizer(prompts, padding="max_length", truncation=True, max_length=limit, return_tensors="pt")
+
+
 def prepare_image_input(image: Any, image_size: int, num_channels: int, *, role: str = "image"):
     """Turns a pipeline's image input into a float tensor [N, num_channels, image_size, image_size] in [-1, 1].
 

@@ -33,7 +33,7 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils import logging
 from diffusers.utils.torch_utils import randn_tensor
 
-from .hfgen_pipeline_utils import HfgenPipelineMixin
+from .hfgen_pipeline_utils import HfgenPipelineMixin, prompt_list, tokenize_prompts
 from .pipeline_ddpm import TRAINED_SCHEDULE_KEYS, schedule_mismatches
 
 logger = logging.get_logger(__name__)
@@ -60,16 +60,6 @@ def coordinate_grid(batch_size: int, height: int, width: int, device=None, dtype
     xs = torch.linspace(-1.0, 1.0, width, device=device, dtype=dtype)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
     return torch.stack([grid_x, grid_y])[None].expand(batch_size, 2, height, width)
-
-
-def _prompt_list(value, name: str) -> List[str]:
-    prompts = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
-    if prompts is None or not all(isinstance(p, str) for p in prompts):
-        kind = type(value).__name__ if prompts is None else sorted({type(p).__name__ for p in prompts})
-        raise ValueError(f"{name} must be a string or a list of strings, got {kind}.")
-    if not prompts:
-        raise ValueError(f"{name} is an empty list: pass at least one prompt (a string or a list of strings).")
-    return prompts
 
 
 class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
@@ -118,12 +108,6 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
 
     # -- text ---------------------------------------------------------------------------------------
 
-    def _max_length(self) -> int:
-        limit = int(getattr(self.tokenizer, "model_max_length", 0) or 0)
-        if limit <= 0 or limit > 10_000:  # tokenizers without a limit report a huge sentinel value
-            limit = int(getattr(self.text_encoder.config, "max_position_embeddings", 77))
-        return limit
-
     @torch.no_grad()
     def encode_prompt(self, prompt: Union[str, List[str]]) -> Tuple[torch.Tensor, torch.Tensor]:
         """`(prompt_embeds [N, L, D], prompt_attention_mask [N, L])` of `prompt`: the text encoder's hidden states.
@@ -132,22 +116,8 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
         cross-attention ignores) and truncated beyond it, with a warning; a prompt made only of words
         outside the vocabulary (all `[UNK]`) is embedded anyway, with a warning: it carries no information.
         """
-        prompts = _prompt_list(prompt, "prompt")
-        limit = self._max_length()
-        full = self.tokenizer(prompts, truncation=False, add_special_tokens=True)["input_ids"]
-        too_long = [p for p, ids in zip(prompts, full) if len(ids) > limit]
-        if too_long:
-            logger.warning(f"{len(too_long)} prompt(s) are longer than the tokenizer's {limit} tokens and were truncated "
-                           f"(e.g. {too_long[0][:60]!r}): the end of such prompts is ignored.")
-        unk = getattr(self.tokenizer, "unk_token_id", None)
-        if unk is not None:
-            special = set(self.tokenizer.all_special_ids) - {unk}
-            unknown = [p for p, ids in zip(prompts, full) if [i for i in ids if i not in special] and
-                       all(i == unk for i in ids if i not in special)]
-            if unknown:
-                logger.warning(f"{len(unknown)} prompt(s) have only words outside the tokenizer's vocabulary (e.g. {unknown[0]!r}): "
-                               "they are mapped to [UNK] and carry no information; use the words of the training captions.")
-        inputs = self.tokenizer(prompts, padding="max_length", truncation=True, max_length=limit, return_tensors="pt")
+        prompts = prompt_list(prompt, "prompt")
+        inputs = tokenize_prompts(self.tokenizer, self.text_encoder, prompts, logger)
         device = self.text_encoder.device
         mask = inputs["attention_mask"].to(device)
         hidden = self.text_encoder(input_ids=inputs["input_ids"].to(device), attention_mask=mask).last_hidden_state
@@ -297,7 +267,7 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
         uncond = uncond_mask = None
         if need_uncond:
             if negative_prompt_embeds is None:
-                negatives = [""] * num_prompts if negative_prompt is None else _prompt_list(negative_prompt, "negative_prompt")
+                negatives = [""] * num_prompts if negative_prompt is None else prompt_list(negative_prompt, "negative_prompt")
                 if len(negatives) == 1 and num_prompts > 1:
                     negatives = negatives * num_prompts
                 if len(negatives) != num_prompts:

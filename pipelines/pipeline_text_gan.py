@@ -16,7 +16,7 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils import logging
 from diffusers.utils.torch_utils import randn_tensor
 
-from .hfgen_pipeline_utils import HfgenPipelineMixin
+from .hfgen_pipeline_utils import HfgenPipelineMixin, prompt_list, tokenize_prompts
 
 logger = logging.get_logger(__name__)
 
@@ -54,12 +54,6 @@ class TextToImageGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
         super().__init__()
         self.register_modules(gan_generator=gan_generator, text_encoder=text_encoder, tokenizer=tokenizer)
 
-    def _max_length(self) -> int:
-        limit = int(getattr(self.tokenizer, "model_max_length", 0) or 0)
-        if limit <= 0 or limit > 10_000:  # tokenizers without a limit report a huge sentinel value
-            limit = int(getattr(self.text_encoder.config, "max_position_embeddings", 77))
-        return limit
-
     @torch.no_grad()
     def encode_prompt(self, prompt: Union[str, List[str]]) -> torch.Tensor:
         """Pooled text embeddings [N, D] of `prompt` (padded/truncated to the tokenizer's max length).
@@ -67,26 +61,8 @@ class TextToImageGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
         A prompt longer than the limit is truncated with a warning; a prompt made only of words
         outside the vocabulary (all `[UNK]`) is embedded anyway, with a warning: it carries no information.
         """
-        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        if not prompts:
-            raise ValueError("prompt is an empty list: pass at least one prompt (a string or a list of strings).")
-        if not all(isinstance(p, str) for p in prompts):
-            raise ValueError(f"prompt must be a string or a list of strings, got {sorted({type(p).__name__ for p in prompts})}.")
-        limit = self._max_length()
-        full = self.tokenizer(prompts, truncation=False, add_special_tokens=True)["input_ids"]
-        too_long = [p for p, ids in zip(prompts, full) if len(ids) > limit]
-        if too_long:
-            logger.warning(f"{len(too_long)} prompt(s) are longer than the tokenizer's {limit} tokens and were truncated "
-                           f"(e.g. {too_long[0][:60]!r}): the end of such prompts is ignored.")
-        unk = getattr(self.tokenizer, "unk_token_id", None)
-        if unk is not None:
-            special = set(self.tokenizer.all_special_ids) - {unk}
-            unknown = [p for p, ids in zip(prompts, full) if [i for i in ids if i not in special] and
-                       all(i == unk for i in ids if i not in special)]
-            if unknown:
-                logger.warning(f"{len(unknown)} prompt(s) have only words outside the tokenizer's vocabulary (e.g. {unknown[0]!r}): "
-                               "they are mapped to [UNK] and carry no information; use the words of the training captions.")
-        inputs = self.tokenizer(prompts, padding="max_length", truncation=True, max_length=limit, return_tensors="pt")
+        prompts = prompt_list(prompt, "prompt")
+        inputs = tokenize_prompts(self.tokenizer, self.text_encoder, prompts, logger)
         device = self.text_encoder.device
         output = self.text_encoder(input_ids=inputs["input_ids"].to(device), attention_mask=inputs["attention_mask"].to(device))
         return output.pooler_output
