@@ -81,6 +81,42 @@ def kill_launched_workers(marker: str) -> None:
     subprocess.run(["pkill", "-9", "-f", marker], check=False)
 
 
+def launch_two_processes(cmd: list, env: dict, out, timeout: int = 400) -> tuple:
+    """Runs a two-process `accelerate launch` command line and checks what every such test needs.
+
+    The launcher gets a session of its own; on a timeout it and its torchrun workers are killed (an
+    orphaned worker would hold the port). Checked: exit status 0, a world size of 2, and equal weights
+    on both ranks at the end (each rank writes the sha256 of its own state dicts to logs/summary.json),
+    and, unless the command turns the trackers off, that the default tracker wrote its event files
+    (end_training destroys the process group: nothing collective may follow it).
+    Returns (stdout, stderr, summary).
+    """
+    import json
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    out = Path(out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        kill_launched_workers(str(out))
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
+    summary = json.loads((out / "logs" / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    digests = summary["weights_sha256_per_process"]
+    assert len(digests) == 2 and digests[0] == digests[1]
+    assert "Default process group" not in stderr
+    if "--report_to" not in cmd:
+        assert list((out / "logs").rglob("events.out.tfevents.*")), "the default tracker (tensorboard) was not on"
+    return stdout, stderr, summary
+
+
 @pytest.fixture
 def isolated_datasets_cache(monkeypatch, tmp_path_factory):
     """A private, offline `datasets` cache for one test: never the network, never the user's cache."""

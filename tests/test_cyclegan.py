@@ -4,7 +4,6 @@ Hub repo id), `hfgen evaluate` / `hfgen sample` / the card, and the bad inputs o
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -255,22 +254,10 @@ def test_two_real_processes_train_cyclegan(tmp_path):
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
            str(ROOT / "scripts" / "train_cyclegan.py"), "--dataset", str(data), "--output_dir", str(out), "--max_train_steps", "2",
            "--train_batch_size", "2", "--checkpointing_steps", "2", "--sample_steps", "0", "--final_eval_samples", "4",
-           "--report_to", "none", "--disable_tqdm", "--discriminator_layers", "1", *TINY]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        from conftest import kill_launched_workers
+           "--disable_tqdm", "--discriminator_layers", "1", *TINY]
+    from conftest import launch_two_processes
 
-        os.killpg(proc.pid, signal.SIGKILL)
-        kill_launched_workers(str(out))
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    digests = summary["weights_sha256_per_process"]
-    assert len(digests) == 2 and digests[0] == digests[1]
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=400)
     state = load_state_tree(out / "checkpoints" / "checkpoint-2")
     pools = [s["pool_a"]["images"] for s in state["task"]]
     assert len(pools) == 2 and pools[0].shape == (4, 3, 16, 16) and not torch.equal(pools[0], pools[1])

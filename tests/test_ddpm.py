@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -451,19 +449,10 @@ def test_two_real_processes_train_ddpm(tmp_path):
            str(ROOT / "scripts" / "train_ddpm.py"), "--dataset", "digits", "--output_dir", str(out), "--max_train_steps", "4",
            "--train_batch_size", "8", "--block_out_channels", "8,16", "--checkpointing_steps", "2", "--sample_steps", "0",
            "--eval_steps", "2", "--eval_samples", "20", "--eval_inference_steps", "2", "--final_eval_samples", "20",
-           "--num_sample_images", "4", "--report_to", "none", "--disable_tqdm", "true"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    digests = summary["weights_sha256_per_process"]
-    assert len(digests) == 2 and digests[0] == digests[1]
+           "--num_sample_images", "4", "--disable_tqdm", "true"]
+    from conftest import launch_two_processes
+
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=400)
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == "DDPMPipeline"
     history = json.loads((out / "logs" / "history.json").read_text())
     assert [row["step"] for row in history if "eval/fid" in row] == [2, 4]

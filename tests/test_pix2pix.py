@@ -5,8 +5,6 @@ evaluation (hfgen.evaluation.image2image)."""
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -433,22 +431,10 @@ def test_two_real_processes_accelerate_launch(tmp_path, pairs16):
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
            str(ROOT / "scripts" / "train_pix2pix.py"), "--dataset", pairs16, "--output_dir", str(out),
            "--max_train_steps", "2", "--train_batch_size", "4", "--generator_channels", "4", "--discriminator_channels", "4",
-           "--discriminator_layers", "1", "--checkpointing_steps", "2", "--sample_steps", "0", "--report_to", "none",
-           "--final_eval_samples", "0", "--max_train_samples", "32", "--disable_tqdm"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        from conftest import kill_launched_workers
+           "--discriminator_layers", "1", "--checkpointing_steps", "2", "--sample_steps", "0", "--final_eval_samples", "0", "--max_train_samples", "32", "--disable_tqdm"]
+    from conftest import launch_two_processes
 
-        os.killpg(proc.pid, signal.SIGKILL)
-        kill_launched_workers(str(out))
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    digests = summary["weights_sha256_per_process"]
-    assert summary["world_size"] == 2 and len(digests) == 2 and digests[0] == digests[1]
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=300)
     from hfgen.training.state import load_state_tree
 
     state = load_state_tree(out / "checkpoints" / "checkpoint-2")

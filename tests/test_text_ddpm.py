@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import warnings
@@ -450,19 +449,10 @@ def test_two_real_processes_train_text_ddpm(tmp_path):
            "--output_dir", str(out), "--max_train_steps", "2", "--train_batch_size", "4", "--block_out_channels", "8,16",
            "--attention_head_dim", "2", "--text_hidden_size", "16", "--text_layers", "1", "--eval_inference_steps", "2",
            "--checkpointing_steps", "0", "--sample_steps", "0", "--final_eval_samples", "0", "--num_sample_images", "6",
-           "--report_to", "none", "--disable_tqdm", "true"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    digests = summary["weights_sha256_per_process"]
-    assert len(digests) == 2 and digests[0] == digests[1]
+           "--disable_tqdm", "true"]
+    from conftest import launch_two_processes
+
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=400)
     assert json.loads((out / "model_index.json").read_text())["_class_name"] == ["pipeline_text_ddpm", "TextToImageDDPMPipeline"]
 
 

@@ -412,9 +412,7 @@ def test_two_real_processes_text_gan(tmp_path):
     (CPU, gloo) trains with the shipped frozen text encoder on both ranks, ends with the same G and D on both, runs the
     periodic and final text-to-image evaluation on the main process, and exports a pipeline that takes prompts."""
     import os
-    import signal
     import socket
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -431,23 +429,11 @@ def test_two_real_processes_text_gan(tmp_path):
            str(root / "scripts" / "train_text_gan.py"),
            "--dataset", "shapes", "--resolution", "16", "--max_train_samples", "64", "--output_dir", str(out),
            "--max_train_steps", "2", "--train_batch_size", "8", "--generator_channels", "8", "--discriminator_channels", "8",
-           "--latent_dim", "8", "--checkpointing_steps", "0", "--sample_steps", "0", "--report_to", "none", "--disable_tqdm",
+           "--latent_dim", "8", "--checkpointing_steps", "0", "--sample_steps", "0", "--disable_tqdm",
            "--eval_steps", "2", "--eval_samples", "96", "--final_eval_samples", "96"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        from conftest import kill_launched_workers
+    from conftest import launch_two_processes
 
-        os.killpg(proc.pid, signal.SIGKILL)
-        kill_launched_workers(str(out))
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    digests = summary["weights_sha256_per_process"]
-    assert len(digests) == 2 and digests[0] == digests[1]
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=400)
     results = json.loads((out / "eval_results.json").read_text())
     assert "heldout_all_three" in results["metrics"] and "r_precision" in results["metrics"]
     pipe = TextToImageGANPipeline.from_pretrained(out)

@@ -256,24 +256,9 @@ def test_two_real_processes(tmp_path):
     # Trackers stay on (the default --report_to auto: tensorboard is installed with the dev extra):
     # end_training destroys the process group, so nothing collective may follow it.
     # Its own session: on a timeout the workers are killed too (an orphaned worker would hold the port).
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        from conftest import kill_launched_workers
+    from conftest import launch_two_processes
 
-        os.killpg(proc.pid, signal.SIGKILL)
-        kill_launched_workers(str(out))
-        proc.communicate()
-        raise
-    assert proc.returncode == 0, stdout[-2000:] + stderr[-4000:]
-    summary = json.loads((out / "logs" / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    # Both ranks hold the same G, D and EMA weights at the end (each hashed its own state dicts).
-    digests = summary["weights_sha256_per_process"]
-    assert len(digests) == 2 and digests[0] == digests[1]
-    assert "Default process group" not in stderr
-    assert list((out / "logs").rglob("events.out.tfevents.*")), "tensorboard tracker was not on"
+    stdout, stderr, summary = launch_two_processes(cmd, env, out, timeout=400)
     from hfgen.training.state import load_state_tree
 
     state = load_state_tree(out / "checkpoints" / "checkpoint-4")
