@@ -218,8 +218,7 @@ def test_push_with_space_creates_a_gradio_space_that_serves_the_repo_without_hfg
 
     folder = tmp_path / "text-gan"
     shutil.copytree(folders["text-gan"], folder)
-    # --no_card + a README: cards.detect_family names a text-GAN folder exported without training logs
-    # 'texttoimagegan', which has no card template (a text-GAN issue, not the app's).
+    # --no_card keeps this hand-written card: its license and evaluation table are what the Space must carry.
     (folder / "README.md").write_text(app_models.EVAL_CARD.replace("library_name: diffusers", "library_name: diffusers\nlicense: mit"))
     assert main(["push", str(folder), "test-user/tiny-text-gan", "--no_card", "--space", "test-user/tiny-text-gan-demo"]) == 0
     files = hub.files("test-user/tiny-text-gan-demo", repo_type="space")
