@@ -41,3 +41,14 @@ def test_import_hfgen_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"import hfgen imported {out.stdout.strip()}"
+
+
+def test_every_pipeline_is_a_top_level_name_resolved_lazily():
+    """`from hfgen import <Pipeline>` works for every pipeline of the registry (and load_pipeline), resolved on
+    first access: the names are listed without importing torch (test_import_hfgen_is_cheap checks the import itself)."""
+    import hfgen
+    from hfgen.pipelines import PIPELINES
+
+    assert set(PIPELINES) | {"load_pipeline"} <= set(hfgen.__all__)
+    for name in PIPELINES:
+        assert getattr(hfgen, name) is PIPELINES[name]

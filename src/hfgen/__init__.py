@@ -29,6 +29,10 @@ _LAZY = {
     "GANPipeline": "hfgen.pipelines",
     "Pix2PixPipeline": "hfgen.pipelines",
     "CycleGANPipeline": "hfgen.pipelines",
+    "TextToImageGANPipeline": "hfgen.pipelines",
+    "ClassConditionalDDPMPipeline": "hfgen.pipelines",
+    "TextToImageDDPMPipeline": "hfgen.pipelines",
+    "load_pipeline": "hfgen.pipelines",
     "get_loss": "hfgen.losses",
     "LOSSES": "hfgen.losses",
 }
@@ -65,4 +69,12 @@ if TYPE_CHECKING:  # pragma: no cover
         UNetGenerator,
         UNetGeneratorConfig,
     )
-    from .pipelines import CycleGANPipeline, GANPipeline, Pix2PixPipeline
+    from .pipelines import (
+        ClassConditionalDDPMPipeline,
+        CycleGANPipeline,
+        GANPipeline,
+        Pix2PixPipeline,
+        TextToImageDDPMPipeline,
+        TextToImageGANPipeline,
+        load_pipeline,
+    )
