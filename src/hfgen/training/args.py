@@ -175,9 +175,8 @@ class TrainingArguments:
 
 
 # What the loop uses for a setting left unset when the task suggests nothing for it.
-LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "use_ema": False, "ema_decay": 0.999}
-# A task that suggests constant_then_linear must suggest its decay length too (None: none).
-LOOP_DEFAULTS["lr_decay_steps"] = None
+# A task that suggests constant_then_linear must suggest its decay length (lr_decay_steps) too.
+LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "use_ema": False, "ema_decay": 0.999, "lr_decay_steps": None}
 
 
 def parse_args(dataclass_types, argv=None, prog: str | None = None):

@@ -145,7 +145,8 @@ class Task:
     def output_samples(self, pipeline, generator: torch.Generator):
         """Outputs of the trained `pipeline` (numpy, images NHWC in [0, 1]) that the loop checks for NaN and saturation
         before the export. The default draws 256 samples from noise; a family with other inputs (an image to
-        translate, prompts) or a slow default call (1000 denoising steps) returns its own outputs. A TypeError or ValueError skips the check with a warning."""
+        translate, prompts) or a slow default call (1000 denoising steps) returns its own outputs. A TypeError or
+        ValueError skips the check with a warning."""
         return pipeline(batch_size=256, generator=generator, output_type="np").images
 
     def training_components(self, models: dict[str, nn.Module]) -> dict[str, nn.Module]:
