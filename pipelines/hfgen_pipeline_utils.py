@@ -489,6 +489,13 @@ def prompt_list(value: Any, name: str = "prompt") -> list:
     return prompts
 
 
+def check_prompt_or_embeds(prompt: Any, prompt_embeds: Any) -> None:
+    """Raises ValueError unless exactly one of `prompt` and `prompt_embeds` is given."""
+    if prompt is not None and prompt_embeds is not None:
+        raise ValueError("Pass either prompt or prompt_embeds, not both (prompt_embeds replace the encoded prompt).")
+    if prompt is None and prompt_embeds is None:
+        raise ValueError("Pass prompt (a string or a list of strings) or prompt_embeds (from pipe.encode_prompt).")
+
 def tokenize_prompts(tokenizer: Any, text_encoder: Any, prompts: list, logger: Any) -> Dict[str, Any]:
     """Token ids and attention masks of `prompts`, padded and truncated to the tokenizer's max length.
 

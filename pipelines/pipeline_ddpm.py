@@ -136,15 +136,8 @@ class ClassConditionalDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
 
     def check_num_inference_steps(self, num_inference_steps) -> int:
         """`num_inference_steps` as an int in [1, num_train_timesteps], or a ValueError that says so."""
-        trained = int(self.scheduler.config.num_train_timesteps)
-        if isinstance(num_inference_steps, (bool, np.bool_)) or not isinstance(num_inference_steps, (int, np.integer)):
-            raise ValueError(f"num_inference_steps must be an integer, got {num_inference_steps!r}.")
-        if not 1 <= num_inference_steps <= trained:
-            raise ValueError(
-                f"num_inference_steps must lie in [1, {trained}] (the scheduler's num_train_timesteps), got {num_inference_steps}: "
-                "use e.g. 50 with a DDIM or DPM-Solver scheduler, or up to the number of training timesteps with DDPM."
-            )
-        return int(num_inference_steps)
+        return check_num_inference_steps(self.scheduler, num_inference_steps,
+                                         "use e.g. 50 with a DDIM or DPM-Solver scheduler, or up to the number of training timesteps with DDPM.")
 
     def check_scheduler(self) -> None:
         """Warns when the current scheduler contradicts the schedule the UNet was trained with."""
@@ -230,6 +223,17 @@ ClassConditionalDDPMPipeline.__call__.__doc__ = ClassConditionalDDPMPipeline.__c
     "Examples:\n", EXAMPLE_DOC_STRING.strip("\n") + "\n", 1
 )
 
+
+def check_num_inference_steps(scheduler, num_inference_steps, hint: str) -> int:
+    """`num_inference_steps` as an int in [1, the scheduler's num_train_timesteps], or a ValueError ending in `hint`."""
+    trained = int(scheduler.config.num_train_timesteps)
+    if isinstance(num_inference_steps, (bool, np.bool_)) or not isinstance(num_inference_steps, (int, np.integer)):
+        raise ValueError(f"num_inference_steps must be an integer, got {num_inference_steps!r}.")
+    if not 1 <= num_inference_steps <= trained:
+        raise ValueError(
+            f"num_inference_steps must lie in [1, {trained}] (the scheduler's num_train_timesteps), got {num_inference_steps}: {hint}"
+        )
+    return int(num_inference_steps)
 
 def check_folder_schedule(folder: str, scheduler) -> List[str]:
     """Warns (and returns the problems) when `scheduler` contradicts the training record of an hfgen folder.

@@ -33,8 +33,8 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils import logging
 from diffusers.utils.torch_utils import randn_tensor
 
-from .hfgen_pipeline_utils import HfgenPipelineMixin, prompt_list, tokenize_prompts
-from .pipeline_ddpm import TRAINED_SCHEDULE_KEYS, schedule_mismatches
+from .hfgen_pipeline_utils import HfgenPipelineMixin, check_prompt_or_embeds, prompt_list, tokenize_prompts
+from .pipeline_ddpm import TRAINED_SCHEDULE_KEYS, check_num_inference_steps, schedule_mismatches
 
 logger = logging.get_logger(__name__)
 
@@ -143,15 +143,8 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
 
     def check_num_inference_steps(self, num_inference_steps) -> int:
         """`num_inference_steps` as an int in [1, num_train_timesteps], or a ValueError that says so."""
-        trained = int(self.scheduler.config.num_train_timesteps)
-        if isinstance(num_inference_steps, (bool, np.bool_)) or not isinstance(num_inference_steps, (int, np.integer)):
-            raise ValueError(f"num_inference_steps must be an integer, got {num_inference_steps!r}.")
-        if not 1 <= num_inference_steps <= trained:
-            raise ValueError(
-                f"num_inference_steps must lie in [1, {trained}] (the scheduler's num_train_timesteps), got {num_inference_steps}: "
-                "use e.g. 50 with this folder's DDIM scheduler or DPM-Solver, up to the training timesteps with DDPM."
-            )
-        return int(num_inference_steps)
+        return check_num_inference_steps(self.scheduler, num_inference_steps,
+                                         "use e.g. 50 with this folder's DDIM scheduler or DPM-Solver, up to the training timesteps with DDPM.")
 
     @staticmethod
     def check_guidance_scale(guidance_scale) -> float:
@@ -245,10 +238,7 @@ class TextToImageDDPMPipeline(HfgenPipelineMixin, DiffusionPipeline):
             [`ImagePipelineOutput`] or `tuple`: the images, in `.images` (or the tuple's first item).
         """
         self.check_output_type(output_type)
-        if prompt is not None and prompt_embeds is not None:
-            raise ValueError("Pass either prompt or prompt_embeds, not both (prompt_embeds replace the encoded prompt).")
-        if prompt is None and prompt_embeds is None:
-            raise ValueError("Pass prompt (a string or a list of strings) or prompt_embeds (from pipe.encode_prompt).")
+        check_prompt_or_embeds(prompt, prompt_embeds)
         if negative_prompt is not None and negative_prompt_embeds is not None:
             raise ValueError("Pass either negative_prompt or negative_prompt_embeds, not both.")
         if isinstance(num_images_per_prompt, (bool, np.bool_)) or not isinstance(num_images_per_prompt, (int, np.integer)) \

@@ -16,7 +16,7 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from diffusers.utils import logging
 from diffusers.utils.torch_utils import randn_tensor
 
-from .hfgen_pipeline_utils import HfgenPipelineMixin, prompt_list, tokenize_prompts
+from .hfgen_pipeline_utils import HfgenPipelineMixin, check_prompt_or_embeds, prompt_list, tokenize_prompts
 
 logger = logging.get_logger(__name__)
 
@@ -111,10 +111,7 @@ class TextToImageGANPipeline(HfgenPipelineMixin, DiffusionPipeline):
             [`ImagePipelineOutput`] or `tuple`: the images, in `.images` (or the tuple's first item).
         """
         self.check_output_type(output_type)
-        if prompt is not None and prompt_embeds is not None:
-            raise ValueError("Pass either prompt or prompt_embeds, not both (prompt_embeds replace the encoded prompt).")
-        if prompt is None and prompt_embeds is None:
-            raise ValueError("Pass prompt (a string or a list of strings) or prompt_embeds (from pipe.encode_prompt).")
+        check_prompt_or_embeds(prompt, prompt_embeds)
         if isinstance(num_images_per_prompt, bool) or not isinstance(num_images_per_prompt, (int, np.integer)) \
                 or num_images_per_prompt < 1:
             raise ValueError(f"num_images_per_prompt must be a positive integer, got {num_images_per_prompt!r}.")
