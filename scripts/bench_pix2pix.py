@@ -18,6 +18,8 @@
     python scripts/bench_pix2pix.py                         # the full protocol: 3 variants x 3 seeds x 10 CPU-min
     python scripts/bench_pix2pix.py --seeds 0 --budget_minutes 2 --label reduced   # what fits a short session
     python scripts/bench_pix2pix.py --tiny                   # end-to-end check in ~1 CPU-minute (not a result)
+    python scripts/bench_pix2pix.py --variants "L1 only" --skip_speed --output a.json   # one variant per process, then
+    python scripts/bench_pix2pix.py --merge a.json b.json c.json                          # one report
 
 Writes bench_results/pix2pix.json (every run, the means, the protocol, the speed) and prints a Markdown table.
 """
@@ -164,6 +166,29 @@ def markdown(result) -> str:
     return "\n".join(rows)
 
 
+def merge(paths, output) -> int:
+    """Writes one report from several made in parallel processes (one protocol): every run, every variant's summary,
+    the first speed part found."""
+    reports = [json.load(open(p)) for p in paths]
+    keys = ("dataset", "budget_cpu_minutes_per_run", "batch_size", "ngf_ndf", "discriminator_layers")
+    settings = {json.dumps({k: r["protocol"][k] for k in keys}, sort_keys=True) for r in reports}
+    if len(settings) > 1:
+        raise SystemExit(f"--merge: the reports used different settings ({sorted(settings)}); merge only runs of one protocol.")
+    merged = dict(reports[0])
+    merged["runs"] = [run for r in reports for run in r["runs"]]
+    merged["summary"] = {name: agg for r in reports for name, agg in r["summary"].items()}
+    merged["speed"] = next((r["speed"] for r in reports if r.get("speed")), None)
+    merged["protocol"] = {**reports[0]["protocol"], "seeds": sorted({run["seed"] for run in merged["runs"]})}
+    labels = {r["label"] for r in reports}
+    merged["label"] = labels.pop() if len(labels) == 1 else " + ".join(sorted(labels))
+    merged["table"] = markdown(merged)
+    with open(output, "w") as f:
+        json.dump(merged, f, indent=2)
+    print(merged["table"])
+    print(f"wrote {os.path.abspath(output)}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="edges2digits")
@@ -176,14 +201,19 @@ def main(argv=None) -> int:
     parser.add_argument("--eval_pairs", type=int, default=500)
     parser.add_argument("--calibration_steps", type=int, default=20)
     parser.add_argument("--speed_steps", type=int, default=40)
+    parser.add_argument("--speed_repeats", type=int, default=3, help="Alternating plain/hfgen timings averaged for the speed ratio.")
     parser.add_argument("--skip_speed", action="store_true")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="Combine the JSONs of runs made in parallel processes (e.g. one variant each) into --output.")
     parser.add_argument("--label", default="full", help="'full' for the issue's protocol; anything else marks a reduced run.")
     parser.add_argument("--output", default="bench_results/pix2pix.json")
     parser.add_argument("--keep_models", default=None, help="Folder to keep each run's export in (default: temporary).")
     parser.add_argument("--tiny", action="store_true", help="End-to-end check of this script at toy scale (not a result).")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.output)
     if args.tiny:
-        args.seeds, args.budget_minutes, args.calibration_steps, args.speed_steps = "0", 0.05, 6, 6
+        args.seeds, args.budget_minutes, args.calibration_steps, args.speed_steps, args.speed_repeats = "0", 0.05, 6, 6, 1
         args.channels, args.eval_pairs, args.label = 8, 50, "tiny (script check, not a result)"
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -195,6 +225,20 @@ def main(argv=None) -> int:
     runs, summary = [], {}
     # Warm-up: the first run in a process pays imports and the data's decoding.
     seconds_per_step(args, [], 4)
+    speed = None
+    if not args.skip_speed:
+        # plain, hfgen, plain, hfgen, ...: alternating, so that a change of the machine's load hits both alike.
+        plains, ours = [], []
+        for _ in range(args.speed_repeats):
+            plains.append(plain_seconds_per_step(args, args.speed_steps))
+            ours.append(seconds_per_step(args, [], args.speed_steps))
+        ratio = sum(plains) / sum(ours)
+        speed = {"hfgen_cpu_ms_per_step": 1000 * sum(ours) / len(ours), "plain_pytorch_cpu_ms_per_step": 1000 * sum(plains) / len(plains),
+                 "ratio": ratio, "steps_timed": args.speed_steps, "repeats": args.speed_repeats,
+                 "per_repeat_cpu_ms_per_step": {"hfgen": [1000 * t for t in ours], "plain": [1000 * t for t in plains]},
+                 "variant": "L1+cGAN"}
+        print(f"speed: hfgen {speed['hfgen_cpu_ms_per_step']:.1f} vs plain {speed['plain_pytorch_cpu_ms_per_step']:.1f} "
+              f"CPU-ms/step: ratio {ratio:.3f}", file=sys.stderr, flush=True)
     for name in variants:
         per_step = seconds_per_step(args, VARIANTS[name], args.calibration_steps)
         steps = max(2, int(budget / per_step))
@@ -217,13 +261,6 @@ def main(argv=None) -> int:
             results.append(metrics)
         summary[name] = {"runs": len(results), "steps": steps, "cpu_ms_per_step": per_step * 1000,
                          **{k: _mean_std([r[k] for r in results]) for k in METRICS if all(k in r for r in results)}}
-    speed = None
-    if not args.skip_speed:
-        ours = seconds_per_step(args, [], args.speed_steps)
-        plain = plain_seconds_per_step(args, args.speed_steps)
-        speed = {"hfgen_cpu_ms_per_step": ours * 1000, "plain_pytorch_cpu_ms_per_step": plain * 1000, "ratio": plain / ours,
-                 "steps_timed": args.speed_steps, "variant": "L1+cGAN"}
-        print(f"speed: hfgen {ours * 1000:.1f} vs plain {plain * 1000:.1f} CPU-ms/step: ratio {plain / ours:.3f}", file=sys.stderr)
     result = {
         "label": args.label,
         "protocol": {
