@@ -467,3 +467,33 @@ def test_the_loops_output_check_runs_on_translations(tmp_path, pairs16, caplog):
         Pix2PixTask.output_samples = original
     assert calls and calls[0][1:] == (16, 16, 1)
     assert "check of generated outputs was skipped" not in caplog.text
+
+
+def test_bench_pix2pix_runs_per_variant_and_merges(tmp_path):
+    """Guards scripts/bench_pix2pix.py (no timing asserted): one tiny variant per process writes its runs and summary (one
+    with the alternating speed comparison), `--merge` joins them into one table with both variants, the speed and the
+    seeds, and a merge of runs made with different settings is refused."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def bench(*flags):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_pix2pix.py"), *flags], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    a, b, other, merged = (str(tmp_path / f"{n}.json") for n in ("a", "b", "other", "merged"))
+    assert bench("--tiny", "--variants", "L1 only", "--output", a).returncode == 0
+    assert bench("--tiny", "--variants", "cGAN only", "--skip_speed", "--output", b).returncode == 0
+    done = bench("--merge", a, b, "--output", merged)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(Path(merged).read_text())
+    assert list(report["summary"]) == ["L1 only", "cGAN only"] and [r["variant"] for r in report["runs"]] == ["L1 only", "cGAN only"]
+    speed = report["speed"]
+    assert speed["repeats"] == 1 and speed["ratio"] == pytest.approx(speed["plain_pytorch_cpu_ms_per_step"] / speed["hfgen_cpu_ms_per_step"])
+    assert "| L1 only |" in report["table"] and "| cGAN only |" in report["table"] and "tiny" in report["label"]
+    # A run of another protocol (here another budget) must not be averaged into the same table.
+    mismatched = json.loads(Path(b).read_text())
+    mismatched["protocol"]["budget_cpu_minutes_per_run"] = 10.0
+    Path(other).write_text(json.dumps(mismatched))
+    refused = bench("--merge", a, other, "--output", str(tmp_path / "bad.json"))
+    assert refused.returncode != 0 and "different settings" in refused.stderr
