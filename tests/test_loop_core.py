@@ -575,3 +575,30 @@ def test_the_loop_loads_data_through_the_task(tmp_path):
 
     with pytest.raises(DataError, match="toy"):  # the base class's default reads --dataset as usual
         ToyTask().load_dataset(toy_args(tmp_path))
+
+
+def test_warmup_is_never_dropped_and_ddpm_suggests_its_recipe(tmp_path):
+    """Guards `--lr_warmup_steps` and `--max_grad_norm` as task-suggestible loop settings: diffusers' "constant"
+    schedule ignores a warm-up, so constant + a warm-up resolves to constant_with_warmup (the LR ramps up);
+    the ddpm task suggests its measured recipe (warm-up 100, clip 1.0; text-ddpm: warm-up 200) where the flags
+    are unset, and an explicit flag wins."""
+    from hfgen.training import DDPMArguments, DDPMTask, TextDDPMTask
+    from hfgen.training.loop import build_lr_scheduler
+
+    resolved = toy_args(tmp_path, steps=20, lr_warmup_steps=4).with_defaults({})
+    assert (resolved.lr_scheduler, resolved.lr_warmup_steps, resolved.max_grad_norm) == ("constant_with_warmup", 4, None)
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = build_lr_scheduler(resolved, opt, updates_per_step=1)
+    rates = []
+    for _ in range(6):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0, 1.0])
+    assert toy_args(tmp_path).with_defaults({}).lr_scheduler == "constant"  # no warm-up: diffusers' constant as asked
+
+    ddpm = toy_args(tmp_path).with_defaults(DDPMTask(DDPMArguments()).loop_defaults(None))
+    assert (ddpm.lr_scheduler, ddpm.lr_warmup_steps, ddpm.max_grad_norm, ddpm.use_ema) == ("constant_with_warmup", 100, 1.0, True)
+    assert TextDDPMTask().loop_defaults(None)["lr_warmup_steps"] == 200
+    mine = toy_args(tmp_path, lr_warmup_steps=0, max_grad_norm=5.0, lr_scheduler="cosine").with_defaults(DDPMTask().loop_defaults(None))
+    assert (mine.lr_scheduler, mine.lr_warmup_steps, mine.max_grad_norm) == ("cosine", 0, 5.0)

@@ -33,8 +33,8 @@ class TrainingArguments:
     )
     output_dir: str = field(default="outputs/gan", metadata={"help": "Where the exported pipeline, checkpoints/, samples/ and logs/ go."})
     max_train_steps: int = field(default=2000, metadata={"help": "Number of generator updates (each after n_critic critic updates)."})
-    # The four settings below default to None: "the task's suggestion for the data, else the loop's
-    # default" (LOOP_DEFAULTS). The resolved values are what logs/training_args.json records.
+    # The settings that default to None (the keys of LOOP_DEFAULTS) mean "the task's suggestion for the
+    # data, else the loop's default". The resolved values are what logs/training_args.json records.
     train_batch_size: Optional[int] = field(
         default=None, metadata={"help": "Batch size per process (default: the task's for the data, else 64)."}
     )
@@ -44,14 +44,18 @@ class TrainingArguments:
         default=None,
         metadata={"help": "diffusers scheduler name (constant, linear, cosine, ...) or constant_then_linear (constant, then "
                           "linear decay to 0 over the last --lr_decay_steps steps: the Pix2Pix/CycleGAN schedule). "
-                          "Steps of every schedule are training steps. Default: the task's for the data, else constant."},
+                          "Steps of every schedule are training steps; constant with --lr_warmup_steps > 0 is "
+                          "constant_with_warmup. Default: the task's for the data, else constant."},
     )
-    lr_warmup_steps: int = field(default=0, metadata={"help": "Warm-up steps of the LR scheduler (training steps)."})
+    lr_warmup_steps: Optional[int] = field(
+        default=None, metadata={"help": "Warm-up steps of the LR scheduler (training steps; default: the task's, e.g. 100 for ddpm, else 0)."}
+    )
     lr_decay_steps: Optional[int] = field(
         default=None, metadata={"help": "With --lr_scheduler constant_then_linear: the last N training steps decay the LR linearly to 0."}
     )
     max_grad_norm: Optional[float] = field(
-        default=None, metadata={"help": "Clip each optimizer step's gradient norm to this value (default: no clipping)."}
+        default=None, metadata={"help": "Clip each optimizer step's gradient norm to this value (default: the task's, e.g. 1.0 for "
+                                        "ddpm and text-ddpm, else no clipping)."}
     )
     seed: int = field(default=0, metadata={"help": "Seed of models, noise, data order."})
     mixed_precision: str = field(default="no", metadata={"help": "no, bf16 or fp16 (fp16 is a no-op on CPU: a warning says so)."})
@@ -109,7 +113,7 @@ class TrainingArguments:
             (self.train_batch_size is None or self.train_batch_size >= 1, "train_batch_size must be >= 1"),
             (self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1"),
             (self.learning_rate is None or self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}"),
-            (self.lr_warmup_steps >= 0, "lr_warmup_steps must be >= 0"),
+            (self.lr_warmup_steps is None or self.lr_warmup_steps >= 0, "lr_warmup_steps must be >= 0"),
             (self.max_grad_norm is None or self.max_grad_norm > 0, f"max_grad_norm must be > 0, got {self.max_grad_norm}"),
             (self.checkpointing_steps >= 0, "checkpointing_steps must be >= 0 (0 disables checkpoints)"),
             (self.checkpoints_total_limit is None or self.checkpoints_total_limit >= 1, "checkpoints_total_limit must be >= 1"),
@@ -150,7 +154,7 @@ class TrainingArguments:
                 raise ConfigurationError(
                     f"--lr_decay_steps must lie in [1, --max_train_steps={self.max_train_steps}], got {self.lr_decay_steps}."
                 )
-            if self.lr_warmup_steps + self.lr_decay_steps > self.max_train_steps:
+            if (self.lr_warmup_steps or 0) + self.lr_decay_steps > self.max_train_steps:
                 raise ConfigurationError(
                     f"--lr_warmup_steps {self.lr_warmup_steps} + --lr_decay_steps {self.lr_decay_steps} exceed --max_train_steps "
                     f"{self.max_train_steps}: lower one of them."
@@ -170,13 +174,17 @@ class TrainingArguments:
             raise ValueError(f"A task may suggest only {sorted(LOOP_DEFAULTS)}, not {unknown}.")
         fills = {k: suggested.get(k, default) for k, default in LOOP_DEFAULTS.items() if getattr(self, k) is None}
         resolved = dataclasses.replace(self, **fills)
+        if resolved.lr_scheduler == "constant" and resolved.lr_warmup_steps:
+            # diffusers' "constant" ignores num_warmup_steps; a warm-up asked for (or suggested) must not vanish silently.
+            resolved.lr_scheduler = "constant_with_warmup"
         resolved.validate()
         return resolved
 
 
 # What the loop uses for a setting left unset when the task suggests nothing for it.
 # A task that suggests constant_then_linear must suggest its decay length (lr_decay_steps) too.
-LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "use_ema": False, "ema_decay": 0.999, "lr_decay_steps": None}
+LOOP_DEFAULTS = {"train_batch_size": 64, "lr_scheduler": "constant", "lr_warmup_steps": 0, "use_ema": False, "ema_decay": 0.999,
+                 "lr_decay_steps": None, "max_grad_norm": None}
 
 
 def parse_args(dataclass_types, argv=None, prog: str | None = None):

@@ -191,7 +191,9 @@ class DDPMTask(Task):
     ema_models = ("unet",)
     # The default learning rate (the measured recipe of issue 14: AdamW 1e-3 with grad clip 1 on a 0.6M UNet).
     default_learning_rate: ClassVar[float] = 1e-3
-    default_max_grad_norm: ClassVar[float] = 1.0
+    # Loop settings of that recipe (warm-up in training steps), suggested where the flags are left unset.
+    suggested_loop_settings: ClassVar[dict] = {"use_ema": True, "ema_decay": 0.999, "lr_scheduler": "constant", "lr_warmup_steps": 100,
+                                               "max_grad_norm": 1.0}
 
     @classmethod
     def from_arguments(cls, training_args, task_args: DDPMArguments) -> "DDPMTask":
@@ -207,8 +209,8 @@ class DDPMTask(Task):
     # -- models ---------------------------------------------------------------------------------
 
     def loop_defaults(self, dataset) -> dict:
-        """EMA on (its weights are the exported ones), constant LR: the measured recipe."""
-        return {"use_ema": True, "ema_decay": 0.999, "lr_scheduler": "constant"}
+        """The measured recipe: EMA on (its weights are the exported ones), constant LR after a warm-up, gradient norm clipped to 1."""
+        return dict(self.suggested_loop_settings)
 
     def check_dataset(self, dataset) -> None:
         """Raises ConfigurationError unless `dataset` is images this task can train on."""
@@ -343,10 +345,8 @@ class DDPMTask(Task):
         return {"loss": self.loss(prediction, self.target(x0, noise, timesteps), timesteps)}
 
     def phases(self) -> list[Phase]:
-        """One phase: the UNet's update, gradient norm clipped (--max_grad_norm, default 1.0 as in diffusers' examples)."""
-        given = getattr(self.training_args, "max_grad_norm", None)
-        return [Phase("diffusion", optimizer="unet", trainable=("unet",), step=self.training_step,
-                      max_grad_norm=given if given is not None else self.default_max_grad_norm)]
+        """One phase: the UNet's update (its gradient norm clipped by the loop: --max_grad_norm, suggested 1.0 as in diffusers' examples)."""
+        return [Phase("diffusion", optimizer="unet", trainable=("unet",), step=self.training_step)]
 
     # -- outputs --------------------------------------------------------------------------------
 

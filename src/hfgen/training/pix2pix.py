@@ -71,7 +71,7 @@ class Pix2PixTask(Task):
         if training_args.lr_scheduler is None:
             training_args.lr_scheduler = CONSTANT_THEN_LINEAR
             if training_args.lr_decay_steps is None:
-                training_args.lr_decay_steps = max(1, (training_args.max_train_steps - training_args.lr_warmup_steps) // 2)
+                training_args.lr_decay_steps = max(1, (training_args.max_train_steps - (training_args.lr_warmup_steps or 0)) // 2)
         return cls(task_args, learning_rate=training_args.learning_rate)
 
     def __init__(self, args: Optional[Pix2PixArguments] = None, learning_rate: Optional[float] = None):

@@ -87,8 +87,9 @@ class Task:
     def loop_defaults(self, dataset) -> dict:
         """Loop settings this task suggests for `dataset`, used where the user left them unset.
 
-        Keys among `train_batch_size`, `lr_scheduler`, `use_ema`, `ema_decay` (the fields of
-        TrainingArguments that default to None); the loop's own defaults fill the rest.
+        Keys among those of `LOOP_DEFAULTS` (`train_batch_size`, `lr_scheduler`, `lr_warmup_steps`, `use_ema`,
+        `ema_decay`, `lr_decay_steps`, `max_grad_norm`: the fields of TrainingArguments that default to None); the
+        loop's own defaults fill the rest.
         """
         return {}
 
