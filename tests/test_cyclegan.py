@@ -130,7 +130,7 @@ def trained(tmp_path_factory):
 def test_hfgen_train_cyclegan_exports_pipeline_card_grid_and_evaluation(trained):
     """Guards door 2 and the card: the default data are mnist5k-unpaired (recorded so), the folder holds the
     pipeline (G and F), D_X and D_Y as training components, the 6-row input/translated/reconstructed grid, both
-    directions' metrics in eval_results.json and in the card's table and model-index."""
+    directions' metrics and their mean FID in eval_results.json and in the card's table and model-index."""
     from huggingface_hub import ModelCard
     from PIL import Image
 
@@ -155,6 +155,10 @@ def test_hfgen_train_cyclegan_exports_pipeline_card_grid_and_evaluation(trained)
     assert values["b_to_a_content_accuracy"] == pytest.approx(results["metrics"]["b_to_a_content_accuracy"])
     text = (trained / "README.md").read_text()
     assert "Content kept (target classifier gives the source label) (B -> A)" in text and "F(G(a))" in text
+    # The mean FID (the score of best/) is named as such in the table, the model-index and the card's prose.
+    assert values["fid"] == pytest.approx((results["metrics"]["a_to_b_fid"] + results["metrics"]["b_to_a_fid"]) / 2)
+    assert "| FID, mean of A -> B and B -> A |" in text and "keeps its best model in `best/`" in text
+    assert any(r.metric_type == "fid" and r.metric_name.startswith("FID, mean of A -> B and B -> A") for r in card.data.eval_results)
     assert card.data.pipeline_tag == "image-to-image"
 
 
