@@ -48,6 +48,32 @@ def test_embedded_domains_are_disjoint_styled_and_their_classifiers_read_them():
     assert float((wrong_style == test["domain_b"].tensors["labels"]).float().mean()) < 0.9
 
 
+def test_domain_classifiers_are_feature_extractors_of_the_evaluation_package():
+    """Guards the extractors `mnist5k-unpaired-a` / `-b` (hfgen.evaluation.features), through which CycleGAN's FID and
+    content accuracy run: each names its own domain's classifier (sha256 recorded), its class probabilities read
+    that domain's held-out digits as the classifier does, and images of another size or grey ones are adapted as
+    the protocol's resize / channels notes say instead of failing."""
+    import torch.nn.functional as F
+
+    from hfgen.data.styled_digits import load_styled_digits
+    from hfgen.evaluation import EXTRACTORS, FeatureExtractor
+    from hfgen.metrics.styled_digits import classifier_metadata
+
+    test = load_styled_digits("test").domains
+    for name, domain in (("mnist5k-unpaired-a", "domain_a"), ("mnist5k-unpaired-b", "domain_b")):
+        assert name in EXTRACTORS
+        extractor = FeatureExtractor(name, torch.device("cpu"), 100)
+        assert extractor.sha256 == classifier_metadata(domain)["sha256"] and domain in extractor.label
+        data = test[domain].tensors
+        features, probs = extractor(data["pixel_values"])
+        assert features.shape == (250, 128) and probs.shape == (250, 10) and np.allclose(probs.sum(1), 1)
+        accuracy = float((probs.argmax(1) == data["labels"].numpy()).mean())
+        assert accuracy == pytest.approx(classifier_metadata(domain)["test_accuracy"], abs=1e-6)
+    small = F.interpolate(test["domain_b"].tensors["pixel_values"][:8], size=(16, 16), mode="bilinear")
+    assert extractor(small)[0].shape == (8, 128) and extractor.resize_note(16) == "bilinear to 32x32"
+    assert extractor(small.mean(1, keepdim=True))[0].shape == (8, 128) and extractor.channels_note(1) == "grey repeated to 3 channels"
+
+
 # ----------------------------------------------------------------------------- image pool
 
 
