@@ -266,6 +266,7 @@ def test_cyclegan_evaluator_is_a_translation_evaluator_per_direction_with_the_ol
         cycle = pipe(image=(translated + 1) / 2, direction=back, output_type="pt").images * 2 - 1
         assert result["metrics"][f"{direction}_cycle_l1"] == pytest.approx(float((cycle - x).abs().mean()), rel=1e-5)
     assert result["metrics"]["fid"] == pytest.approx((result["metrics"]["a_to_b_fid"] + result["metrics"]["b_to_a_fid"]) / 2)
+    assert result["protocol"]["n_real"] == 250 and result["protocol"]["n_generated"] == 12
     rows = {row["key"]: row["label"] for row in _evaluation(result, trained / "eval_results.json")["rows"]}
     assert rows["fid"] == "FID, mean of A -> B and B -> A" and rows["a_to_b_fid"] == "FID vs the target domain (A -> B)"
 
