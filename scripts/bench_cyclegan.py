@@ -154,7 +154,7 @@ def plain_seconds_per_step(model: dict, variant: str, steps: int) -> float:
 def run_ablation(variant: str, seed: int, cpu_seconds: float, model: dict, work: str, eval_samples: int,
                  calibration_steps: int = 10) -> dict:
     """One run: calibrate the steps that fit the budget, train, evaluate both directions."""
-    from hfgen.evaluation.translation import CycleGANEvaluator
+    from hfgen.evaluation.image2image import CycleGANEvaluator
 
     per_step = hfgen_seconds_per_step(model, variant, calibration_steps, os.path.join(work, f"{variant}-{seed}"))
     steps = max(2, int(cpu_seconds / per_step))
@@ -175,7 +175,8 @@ def summarise(rows: list[dict]) -> dict:
     for variant in dict.fromkeys(r["variant"] for r in rows):
         mine = [r for r in rows if r["variant"] == variant]
         out[variant] = {"seeds": [r["seed"] for r in mine]}
-        for key in mine[0]["metrics"]:
+        # Keys every run has: runs recorded before the mean `fid` existed merge with newer ones.
+        for key in [k for k in mine[0]["metrics"] if all(k in r["metrics"] for r in mine)]:
             values = [r["metrics"][key] for r in mine]
             out[variant][key] = {"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
         out[variant]["goal_content_90_both_directions"] = all(

@@ -48,6 +48,32 @@ def test_embedded_domains_are_disjoint_styled_and_their_classifiers_read_them():
     assert float((wrong_style == test["domain_b"].tensors["labels"]).float().mean()) < 0.9
 
 
+def test_domain_classifiers_are_feature_extractors_of_the_evaluation_package():
+    """Guards the extractors `mnist5k-unpaired-a` / `-b` (hfgen.evaluation.features), through which CycleGAN's FID and
+    content accuracy run: each names its own domain's classifier (sha256 recorded), its class probabilities read
+    that domain's held-out digits as the classifier does, and images of another size or grey ones are adapted as
+    the protocol's resize / channels notes say instead of failing."""
+    import torch.nn.functional as F
+
+    from hfgen.data.styled_digits import load_styled_digits
+    from hfgen.evaluation import EXTRACTORS, FeatureExtractor
+    from hfgen.metrics.styled_digits import classifier_metadata
+
+    test = load_styled_digits("test").domains
+    for name, domain in (("mnist5k-unpaired-a", "domain_a"), ("mnist5k-unpaired-b", "domain_b")):
+        assert name in EXTRACTORS
+        extractor = FeatureExtractor(name, torch.device("cpu"), 100)
+        assert extractor.sha256 == classifier_metadata(domain)["sha256"] and domain in extractor.label
+        data = test[domain].tensors
+        features, probs = extractor(data["pixel_values"])
+        assert features.shape == (250, 128) and probs.shape == (250, 10) and np.allclose(probs.sum(1), 1)
+        accuracy = float((probs.argmax(1) == data["labels"].numpy()).mean())
+        assert accuracy == pytest.approx(classifier_metadata(domain)["test_accuracy"], abs=1e-6)
+    small = F.interpolate(test["domain_b"].tensors["pixel_values"][:8], size=(16, 16), mode="bilinear")
+    assert extractor(small)[0].shape == (8, 128) and extractor.resize_note(16) == "bilinear to 32x32"
+    assert extractor(small.mean(1, keepdim=True))[0].shape == (8, 128) and extractor.channels_note(1) == "grey repeated to 3 channels"
+
+
 # ----------------------------------------------------------------------------- image pool
 
 
@@ -130,7 +156,7 @@ def trained(tmp_path_factory):
 def test_hfgen_train_cyclegan_exports_pipeline_card_grid_and_evaluation(trained):
     """Guards door 2 and the card: the default data are mnist5k-unpaired (recorded so), the folder holds the
     pipeline (G and F), D_X and D_Y as training components, the 6-row input/translated/reconstructed grid, both
-    directions' metrics in eval_results.json and in the card's table and model-index."""
+    directions' metrics and their mean FID in eval_results.json and in the card's table and model-index."""
     from huggingface_hub import ModelCard
     from PIL import Image
 
@@ -155,30 +181,117 @@ def test_hfgen_train_cyclegan_exports_pipeline_card_grid_and_evaluation(trained)
     assert values["b_to_a_content_accuracy"] == pytest.approx(results["metrics"]["b_to_a_content_accuracy"])
     text = (trained / "README.md").read_text()
     assert "Content kept (target classifier gives the source label) (B -> A)" in text and "F(G(a))" in text
+    # The mean FID (the score of best/) is named as such in the table, the model-index and the card's prose.
+    assert values["fid"] == pytest.approx((results["metrics"]["a_to_b_fid"] + results["metrics"]["b_to_a_fid"]) / 2)
+    assert "| FID, mean of A -> B and B -> A |" in text and "keeps its best model in `best/`" in text
+    assert any(r.metric_type == "fid" and r.metric_name.startswith("FID, mean of A -> B and B -> A") for r in card.data.eval_results)
     assert card.data.pipeline_tag == "image-to-image"
 
 
 @pytest.mark.filterwarnings("ignore:FID with n <= d")
 def test_hfgen_evaluate_prints_both_directions_and_sample_translates_an_input(trained, tmp_path, capsys):
-    """Guards door 3's commands: `hfgen evaluate` on a CycleGAN folder prints and writes both directions;
-    `hfgen sample --input FILE --direction b_to_a` writes inputs over translations; a bad direction is refused."""
+    """Guards door 3's commands: `hfgen evaluate` on a CycleGAN folder prints and writes both directions and their
+    mean FID; `hfgen sample --input FILE --direction b_to_a` writes F's translation (not G's), `--input FOLDER` an
+    input|output grid and each translation (the reader and grid writer Pix2Pix uses); bad flags are refused by name."""
     from PIL import Image
 
     from hfgen.cli import main
+    from hfgen.pipelines import CycleGANPipeline
 
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--model", str(trained), "--dataset", "mnist5k-unpaired", "--num_samples", "10", "--output", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "A -> B" in printed and "B -> A" in printed and "content_accuracy" in printed
+    assert "A -> B" in printed and "B -> A" in printed and "content_accuracy" in printed and "fid (mean)" in printed
     report = json.loads(out.read_text())
     assert report["protocol"]["n_generated"] == 10 and "a_to_b_fid" in report["metrics"]
-    image = tmp_path / "digit.png"
-    Image.new("RGB", (40, 40), "yellow").save(image)
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(folder / f"d{i}.png")
+    one = tmp_path / "one.png"
+    assert main(["sample", "--model", str(trained), "--input", str(folder / "d0.png"), "--direction", "b_to_a", "--output", str(one)]) == 0
+    pipe = CycleGANPipeline.from_pretrained(trained)
+    with Image.open(folder / "d0.png") as source:
+        expected = {d: np.asarray(pipe(source, direction=d).images[0]) for d in ("a_to_b", "b_to_a")}
+    written = np.asarray(Image.open(one))
+    assert written.shape == (32, 32, 3) and np.array_equal(written, expected["b_to_a"])
+    assert not np.array_equal(expected["a_to_b"], expected["b_to_a"])  # the check above can tell the directions apart
     grid = tmp_path / "grid.png"
-    assert main(["sample", "--model", str(trained), "--input", str(image), "--direction", "b_to_a", "--output", str(grid)]) == 0
-    assert Image.open(grid).size == (32 * 4 + 4 * 2, 32 * 4 * 2 + 4 * 3) or Image.open(grid).height > Image.open(grid).width
-    assert main(["sample", "--model", str(trained), "--input", str(image), "--direction", "sideways"]) == 1
+    assert main(["sample", "--model", str(trained), "--input", str(folder), "--output", str(grid)]) == 0  # a_to_b by default
+    assert sorted(os.listdir(tmp_path / "grid")) == ["d0.png", "d1.png", "d2.png"]
+    assert Image.open(grid).width > 5 * Image.open(grid).height  # one row of 3 (input | output) pairs
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "grid" / "d0.png")), expected["a_to_b"])
+    capsys.readouterr()
+    assert main(["sample", "--model", str(trained), "--input", str(folder), "--direction", "sideways"]) == 1
     assert "--direction 'sideways'" in capsys.readouterr().err
+    assert main(["sample", "--model", str(trained), "--direction", "b_to_a"]) == 1
+    err = capsys.readouterr().err
+    assert "--input IMAGE_OR_FOLDER" in err and "--direction a_to_b or b_to_a" in err
+
+
+@pytest.mark.filterwarnings("ignore:FID with n <= d")
+def test_cyclegan_evaluator_is_a_translation_evaluator_per_direction_with_the_old_numbers(trained):
+    """Guards the unified evaluation (hfgen.evaluation.image2image): each direction's FID and content accuracy equal
+    the direct computation of issue 13's protocol (the target domain's classifier on the translations, FID against
+    ALL held-out images of the target domain, not a subset), the metric names stay, and `fid` is the mean of the two
+    directions' FIDs, named so in the card."""
+    from hfgen.data.styled_digits import load_styled_digits
+    from hfgen.evaluation.image2image import CycleGANEvaluator, TranslationEvaluator
+    from hfgen.hub.cards import _evaluation
+    from hfgen.metrics.distances import fid_from_features
+    from hfgen.metrics.styled_digits import classify_domain
+    from hfgen.pipelines import CycleGANPipeline
+
+    pipe = CycleGANPipeline.from_pretrained(trained)
+    evaluator = CycleGANEvaluator("mnist5k-unpaired", num_samples=12, seed=3)
+    result = evaluator(pipe)
+    assert set(result["metrics"]) == {f"{d}_{m}" for d in ("a_to_b", "b_to_a") for m in ("fid", "content_accuracy", "cycle_l1")} | {"fid"}
+    assert set(result["details"]) == {"a_to_b_untranslated_accuracy", "b_to_a_untranslated_accuracy"}
+    test = load_styled_digits("test").domains
+    for direction, (source, target) in (("a_to_b", ("domain_a", "domain_b")), ("b_to_a", ("domain_b", "domain_a"))):
+        sampler, scorer = evaluator.directions[direction]
+        assert isinstance(scorer, TranslationEvaluator) and scorer.sampler.call_kwargs == {"direction": direction}
+        x, labels = sampler.inputs, sampler.labels
+        assert len(x) == 12
+        translated = (pipe(image=(x + 1) / 2, direction=direction, output_type="pt").images * 2 - 1).float()
+        fake = classify_domain(translated, target)
+        real = classify_domain(test[target].tensors["pixel_values"], target)
+        assert len(real["features"]) == len(test[target]) > 12  # the whole held-out target domain
+        fid = fid_from_features(real["features"].numpy(), fake["features"].numpy())
+        assert result["metrics"][f"{direction}_fid"] == pytest.approx(fid, rel=1e-9)
+        accuracy = float((fake["predictions"] == labels).float().mean())
+        assert result["metrics"][f"{direction}_content_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+        back = "b_to_a" if direction == "a_to_b" else "a_to_b"
+        cycle = pipe(image=(translated + 1) / 2, direction=back, output_type="pt").images * 2 - 1
+        assert result["metrics"][f"{direction}_cycle_l1"] == pytest.approx(float((cycle - x).abs().mean()), rel=1e-5)
+    assert result["metrics"]["fid"] == pytest.approx((result["metrics"]["a_to_b_fid"] + result["metrics"]["b_to_a_fid"]) / 2)
+    assert result["protocol"]["n_real"] == 250 and result["protocol"]["n_generated"] == 12
+    rows = {row["key"]: row["label"] for row in _evaluation(result, trained / "eval_results.json")["rows"]}
+    assert rows["fid"] == "FID, mean of A -> B and B -> A" and rows["a_to_b_fid"] == "FID vs the target domain (A -> B)"
+
+
+@pytest.mark.filterwarnings("ignore:FID with n <= d")
+def test_eval_steps_keep_a_loadable_best_at_the_step_of_the_best_mean_fid(tmp_path):
+    """Guards `best/` for CycleGAN (issue 13): with --eval_steps the generic loop keeps the model of the lowest mean
+    FID (`fid`, the only score the collapse monitor ranks CycleGAN by): best/ loads as a CycleGANPipeline and its
+    recorded step and metrics are those of the history row with the lowest eval/fid."""
+    from hfgen.cli import main
+    from hfgen.pipelines import CycleGANPipeline
+
+    out = tmp_path / "run"
+    assert main(["train", "cyclegan", "--output_dir", str(out), "--max_train_steps", "6", "--max_train_samples", "16",
+                 "--report_to", "none", "--checkpointing_steps", "0", "--sample_steps", "0", "--final_eval_samples", "0",
+                 "--eval_steps", "2", "--eval_samples", "8", "--disable_tqdm", "--learning_rate", "0.01", *TINY]) == 0
+    rows = [r for r in json.loads((out / "logs" / "history.json").read_text()) if "eval/fid" in r]
+    assert [r["step"] for r in rows] == [2, 4, 6]
+    best_row = min(rows, key=lambda r: r["eval/fid"])
+    recorded = json.loads((out / "best" / "eval_results.json").read_text())
+    assert recorded["step"] == best_row["step"] and recorded["metrics"]["fid"] == pytest.approx(best_row["eval/fid"])
+    # The three evaluations differ and the best is not the last: keeping the latest model would fail here.
+    assert len({r["eval/fid"] for r in rows}) == 3 and best_row["step"] != rows[-1]["step"]
+    pipe = CycleGANPipeline.from_pretrained(out / "best")
+    assert pipe(torch.rand(1, 3, 32, 32), direction="b_to_a", output_type="pt").images.shape == (1, 3, 32, 32)
 
 
 @pytest.fixture

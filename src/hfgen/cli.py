@@ -160,18 +160,12 @@ def _sample(argv: list[str]) -> int:
     try:
         # Any hfgen folder (or a stock diffusers one): the class comes from its model_index.json.
         pipe = load_pipeline(args.model, trust_remote_code=args.trust_remote_code)
-        if hasattr(pipe, "generator_b_to_a"):  # CycleGAN: translates both ways (--direction)
-            from hfgen.evaluation.translation import cli_translate
-
-            return cli_translate(pipe, args)
-        if args.direction is not None:
-            raise ValueError(f"--direction applies to CycleGAN models (a_to_b / b_to_a), not to {type(pipe).__name__}: drop it.")
         from hfgen.evaluation.image2image import is_image_to_image
 
-        if is_image_to_image(pipe) or args.input is not None:
+        if is_image_to_image(pipe) or args.input is not None or args.direction is not None:  # Pix2Pix, CycleGAN (--direction)
             from hfgen.evaluation.image2image import sample_translations
 
-            print(sample_translations(pipe, args.input, args.output, num_images=args.num_images))
+            print(sample_translations(pipe, args.input, args.output, num_images=args.num_images, direction=args.direction))
             return 0
         inputs = {"batch_size": args.num_images, "generator": torch.manual_seed(args.seed), "output_type": "np"}
         if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and steps

@@ -15,6 +15,10 @@ The parts, one small module each:
   number-of-steps sweep of diffusion pipelines (:meth:`Evaluator.sweep_steps`);
 * :mod:`.evaluator` -- :class:`Evaluator`, which ties them together: ``Evaluator(dataset, metrics=...,
   num_samples=..., seed=...)``, ``evaluator(pipeline)``, ``evaluator.floors()``;
+* :mod:`.image2image` -- image-to-image translation: :class:`~.image2image.TranslationEvaluator` (paired
+  L1/PSNR/SSIM, FID and content accuracy on a shipped classifier; Pix2Pix) and, one per direction plus the
+  cycle L1, :class:`~.image2image.CycleGANEvaluator`; the ``--input`` reader and input|output grid of
+  ``hfgen sample`` for both families;
 * :mod:`.monitor` -- :class:`CollapseMonitor`: alarms when class / mode coverage, recall or FID degrade
   from their best during training, or when coverage stays below half after a third of training;
 * :mod:`.cli` -- :func:`cli_evaluate`: ``hfgen evaluate --model DIR_OR_REPO --dataset NAME_OR_FOLDER

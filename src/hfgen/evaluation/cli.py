@@ -217,7 +217,7 @@ def cli_evaluate(argv: list[str]) -> int:
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         pipe.to(device)
         if type(pipe).__name__ == "CycleGANPipeline":  # unpaired translation: both directions
-            from .translation import cli_evaluate_translation
+            from .image2image import cli_evaluate_translation
 
             return cli_evaluate_translation(pipe, args, output)
         if getattr(pipe, "scheduler", None) is not None:  # a diffusion pipeline: sampler and step counts

@@ -8,6 +8,9 @@ The raw metric math lives in :mod:`hfgen.metrics`; this module only decides *wha
 * ``"shapes"``: the shipped attribute evaluator of the embedded shapes data (RGB, any side, seen at
   32x32): its CNN's penultimate features ("shapes-FID") and the probabilities of the 48
   colour x shape x position combinations, the data's class labels (:mod:`hfgen.metrics.shapes`);
+* ``"mnist5k-unpaired-a"`` / ``"mnist5k-unpaired-b"``: the shipped digit classifiers of the two
+  ``mnist5k-unpaired`` domains (RGB 32x32; :mod:`hfgen.metrics.styled_digits`), CycleGAN's evaluators:
+  a translation into domain B is read by domain B's classifier;
 * ``"inception"``: the TF-FID Inception-v3 (weights from a local file or cache, see
   :func:`hfgen.metrics.load_fid_inception`);
 * ``"identity"``: raw points (vector data);
@@ -25,12 +28,16 @@ import torch
 
 from ._common import EvaluationError
 
-__all__ = ["CLASSIFIERS", "EXTRACTORS", "FeatureExtractor", "auto_extractor"]
+__all__ = ["CLASSIFIERS", "DOMAIN_CLASSIFIERS", "EXTRACTORS", "FeatureExtractor", "auto_extractor"]
 
-#: the shipped classifier evaluators (name = the embedded dataset they were trained on)
-CLASSIFIERS = ("mnist5k", "digits", "shapes")
+#: the shipped classifiers of the two mnist5k-unpaired domains: extractor name -> domain
+#: (:mod:`hfgen.metrics.styled_digits`)
+DOMAIN_CLASSIFIERS = {"mnist5k-unpaired-a": "domain_a", "mnist5k-unpaired-b": "domain_b"}
+#: the shipped classifier evaluators (name = the embedded dataset, or domain, they were trained on)
+CLASSIFIERS = ("mnist5k", "digits", "shapes", *DOMAIN_CLASSIFIERS)
 #: accepted values of ``--extractor``
-EXTRACTORS = ("auto", "mnist5k", "digits", "shapes", "inception", "identity")
+EXTRACTORS = ("auto", "mnist5k", "digits", "shapes", *DOMAIN_CLASSIFIERS, "inception", "identity")
+DOMAIN_CLASSIFIER_SIZE = 32
 INCEPTION_LABEL = "inception-v3-tf-2015-12-05"
 INCEPTION_SIZE = 299
 
@@ -85,6 +92,16 @@ class FeatureExtractor:
             self.feature_dim = int(self.model.feature_dim)
             self.input_size = int(SHAPES_EVALUATOR["image_size"])
             self.num_classes = NUM_COMBINATIONS
+        elif kind in DOMAIN_CLASSIFIERS:
+            from hfgen.metrics.styled_digits import classifier_metadata, load_styled_digit_classifier
+
+            domain = DOMAIN_CLASSIFIERS[kind]
+            self.model = load_styled_digit_classifier(domain, device=device)  # sha256-checked
+            self.label = f"hfgen/mnist5k_unpaired_{domain}_classifier"
+            self.sha256 = classifier_metadata(domain)["sha256"]
+            self.feature_dim = int(self.model.feature_dim)
+            self.input_size = DOMAIN_CLASSIFIER_SIZE
+            self.num_classes = int(self.model.num_classes)
         elif kind in CLASSIFIERS:
             from hfgen.metrics.evaluators import EVALUATORS, load_evaluator
 
@@ -125,6 +142,8 @@ class FeatureExtractor:
         """How channels are adapted to the extractor's input."""
         if self.kind == "shapes":
             return "RGB as is" if num_channels == 3 else "grey not supported: the shapes evaluator needs RGB"
+        if self.kind in DOMAIN_CLASSIFIERS:
+            return "grey repeated to 3 channels" if num_channels == 1 else "as is"
         if self.kind in CLASSIFIERS and num_channels == 3:
             return "RGB averaged to grey"
         if self.kind == "inception" and num_channels == 1:
@@ -156,6 +175,17 @@ class FeatureExtractor:
                 )
             out = evaluate_shapes(samples, batch_size=self.batch_size, device=self.device, model=self.model)
             return out["features"], out["probs"]
+        if self.kind in DOMAIN_CLASSIFIERS:
+            from hfgen.metrics.styled_digits import classify_domain
+
+            x = samples.detach().float()
+            if x.dim() != 4 or x.shape[1] not in (1, 3):
+                raise EvaluationError(f"--extractor {self.kind} needs images [N, 1 or 3, H, W], got shape {tuple(x.shape)}")
+            x = x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
+            if x.shape[-2:] != (self.input_size, self.input_size):  # as resize_note records it
+                x = torch.nn.functional.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+            out = classify_domain(x, DOMAIN_CLASSIFIERS[self.kind], self.model, batch_size=self.batch_size)
+            return out["features"].numpy(), out["probs"].numpy()
         if self.kind in CLASSIFIERS:
             from hfgen.metrics.evaluators import evaluate_images
 

@@ -271,6 +271,8 @@ def _evaluation(raw: dict, path: Path) -> dict:
             continue
         base = key[: -len(_MEAN_SUFFIX)] if key.endswith(_MEAN_SUFFIX) else key
         metric_type, label, direction = METRIC_INFO.get(key, (base, base.replace("_", " ").capitalize(), None))
+        # An evaluator may name what one of its keys means here (CycleGAN's `fid`: the mean of both directions).
+        label = (protocol.get("metric_labels") or {}).get(key, label)
         std = metrics.get(base + _STD_SUFFIX) if key.endswith(_MEAN_SUFFIX) else None
         rows.append({
             "key": key,

@@ -85,11 +85,15 @@ def load_styled_digit_classifier(domain: str, device="cpu") -> StyledDigitClassi
 
 @torch.no_grad()
 def classify_domain(images: torch.Tensor, domain: str, model: StyledDigitClassifier | None = None, batch_size: int = 500) -> dict:
-    """Features [N, 128] (float64) and predicted digits [N] of images [N, 3, 32, 32] in [-1, 1] by `domain`'s classifier."""
+    """Features [N, 128] (float64), class probabilities [N, 10] (float64) and predicted digits [N] of images
+    [N, 3, 32, 32] in [-1, 1] by `domain`'s classifier."""
     model = model or load_styled_digit_classifier(domain, device=images.device)
-    feats, preds = [], []
+    device = next(model.parameters()).device
+    feats, probs, preds = [], [], []
     for start in range(0, images.shape[0], batch_size):
-        f = model.features(images[start : start + batch_size].float())
+        f = model.features(images[start : start + batch_size].float().to(device))
+        logits = model.head(f)
         feats.append(f.double().cpu())
-        preds.append(model.head(f).argmax(1).cpu())
-    return {"features": torch.cat(feats), "predictions": torch.cat(preds)}
+        probs.append(torch.softmax(logits.double(), dim=1).cpu())
+        preds.append(logits.argmax(1).cpu())
+    return {"features": torch.cat(feats), "probs": torch.cat(probs), "predictions": torch.cat(preds)}

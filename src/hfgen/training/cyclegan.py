@@ -354,7 +354,7 @@ class CycleGANTask(Task):
 
     def _grid_inputs(self, num: int) -> dict:
         """Fixed held-out (else training) images of each domain for the sample grid."""
-        from hfgen.evaluation.translation import reference_domains
+        from hfgen.evaluation.image2image import reference_domains
 
         test = reference_domains(self._dataset)
         n = min(num, *(len(d) for d in test.values()))  # one column per pair: the same count in both domains
@@ -368,13 +368,14 @@ class CycleGANTask(Task):
 
     def save_samples(self, pipeline, path: str, num_samples: int, seed: int) -> str:
         """Input -> translated -> reconstructed, both directions (see `save_translation_grid`)."""
-        from hfgen.evaluation.translation import save_translation_grid
+        from hfgen.evaluation.image2image import save_translation_grid
 
         return save_translation_grid(pipeline, self._grid_inputs(min(8, max(1, num_samples))), path)
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
-        """Per-direction FID, content preservation and cycle L1 (`hfgen.evaluation.translation.CycleGANEvaluator`)."""
-        from hfgen.evaluation.translation import CycleGANEvaluator
+        """Per-direction FID, content preservation and cycle L1 (`hfgen.evaluation.image2image.CycleGANEvaluator`),
+        and their mean FID `fid`, by which the loop keeps `best/`."""
+        from hfgen.evaluation.image2image import CycleGANEvaluator
 
         return CycleGANEvaluator(dataset, num_samples=num_samples, seed=seed)
 
