@@ -459,6 +459,45 @@ def test_two_real_processes_train_ddpm(tmp_path):
     assert [row["step"] for row in history if "eval/fid" in row] == [2, 4]
 
 
+def test_fsdp_launch_on_two_cpu_processes_is_refused_not_silently_ddp(tmp_path):
+    """Guards the FSDP door as a user walks through it: `accelerate launch --use_fsdp --num_processes 2` on CPU with
+    scripts/train_ddpm.py. Accelerate 1.15 cannot shard on CPU: with --fsdp_sync_module_states false (needed to get
+    past its "no available devices" error) it quietly ran both processes as DDP and the run "succeeded" (measured
+    before the guard). Now the processes stop with hfgen's error naming FSDP and the DDP command, and nothing is
+    written: no checkpoint, no export."""
+    import signal
+    import socket
+    import subprocess
+
+    out = tmp_path / "fsdp"
+    env = dict(os.environ, ACCELERATE_USE_CPU="true", OMP_NUM_THREADS="1")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--use_fsdp", "--fsdp_version", "2", "--fsdp_sync_module_states",
+           "false", "--fsdp_state_dict_type", "FULL_STATE_DICT", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
+           str(ROOT / "scripts" / "train_ddpm.py"), "--dataset", "digits", "--output_dir", str(out), "--max_train_steps", "4",
+           "--train_batch_size", "8", "--block_out_channels", "8,16", "--checkpointing_steps", "2", "--sample_steps", "0",
+           "--final_eval_samples", "0", "--num_sample_images", "4", "--eval_inference_steps", "2", "--report_to", "none",
+           "--disable_tqdm", "true"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        from conftest import kill_launched_workers
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        kill_launched_workers(str(out))
+        proc.communicate()
+        raise
+    assert proc.returncode != 0, "the FSDP launch ran (on CPU Accelerate turns it into DDP): " + stderr[-2000:]
+    # hfgen's message (the first process to stop may make the launcher end the other before it prints its own)
+    assert "error: FSDP was requested" in stderr, stderr[-4000:]
+    assert "hfgen's training loop does not support FSDP" in stderr and "accelerate launch --multi_gpu" in stderr
+    assert not (out / "model_index.json").exists() and not (out / "checkpoints").exists()
+
+
 # ------------------------------------------------------------------------------ demo and sample
 
 

@@ -492,6 +492,18 @@ def test_two_processes_draw_their_own_noise_and_resume_exactly(tmp_path):
     assert tree["task"][1]["draws"].tolist() == draws["straight", 1]
 
 
+def test_fsdp_is_refused_before_anything_starts(tmp_path, monkeypatch):
+    """Guards the FSDP refusal: with ACCELERATE_USE_FSDP=true (what `accelerate launch --use_fsdp` sets) the loop
+    stops with a ConfigurationError naming FSDP and the DDP command to run instead, before it takes the output
+    folder's lock or writes anything (without the guard this run trained as usual: Accelerate applies FSDP only on
+    GPUs, so on CPU a requested FSDP silently was not one; tests/test_ddpm.py checks the two-process launch)."""
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    out = tmp_path / "out"
+    with pytest.raises(ConfigurationError, match=r"(?s)does not support FSDP.*accelerate launch --multi_gpu"):
+        Trainer(ToyTask(), toy_args(out, checkpointing_steps=1), dataset=ToyData()).train()
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------- task-suggested loop settings
 
 

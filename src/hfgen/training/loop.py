@@ -112,6 +112,37 @@ def _to_cpu(value):
     return value
 
 
+def _fsdp_refusal() -> str:
+    """Why FSDP is refused, and what to run instead (the error of `accelerate launch --use_fsdp ...`).
+
+    Why refused rather than attempted: the loop reads each model's whole weights on the main process
+    alone (checkpoints: `unwrap_model(m).state_dict()` and the optimizer's state; EMA: a deep copy of the
+    model, updated from its parameters; periodic evaluation, sample grids, the output check and the export
+    run the model there; the end-of-run digest compares the processes' parameters). Under FSDP each process
+    holds only a shard: gathering the full weights is a collective every process must join, and a forward
+    pass of the sharded model on the main process alone waits for the others forever. None of this can be
+    run here (Accelerate does not start FSDP on CPU, see below), so it is refused instead of guessed at.
+    """
+    message = (
+        "FSDP was requested (accelerate launch --use_fsdp, or an accelerate config with distributed_type: FSDP, sets "
+        "ACCELERATE_USE_FSDP=true), but hfgen's training loop does not support FSDP: its checkpoints, EMA, evaluations and "
+        "export read each model's whole weights on the main process, while FSDP shards them over the processes. Train with "
+        "DDP instead, which fits every hfgen model (each fits one device): `accelerate launch --multi_gpu --num_processes N "
+        "scripts/train_<task>.py ...` (on CPUs: `ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes N ...`)."
+    )
+    if not torch.cuda.is_available():
+        import accelerate
+
+        # Measured with Accelerate 1.15 / torch 2.13 (CPU build), two processes: it enables FSDP only for GPU-like
+        # backends; on CPU the FSDP plugin fails, or (sync_module_states off) the job quietly runs as DDP.
+        message += (
+            f" Without a CUDA GPU, Accelerate {accelerate.__version__} would not run FSDP anyway: it stops with \"There are "
+            "currently no available devices found\", or, with --fsdp_sync_module_states false (and "
+            "--fsdp_cpu_ram_efficient_loading false for FSDP 1), silently trains with DDP."
+        )
+    return message
+
+
 def _select_trackers(report_to: str) -> Optional[list[str]]:
     if report_to == "none":
         return None
@@ -147,8 +178,13 @@ class Trainer:
     def _make_accelerator(self):
         from accelerate import Accelerator
         from accelerate.state import AcceleratorState, GradientState
-        from accelerate.utils import ProjectConfiguration
+        from accelerate.utils import ProjectConfiguration, parse_flag_from_env
 
+        # FSDP is refused before anything starts (no process group, no lock, no file). `accelerate launch
+        # --use_fsdp` (or a config with distributed_type: FSDP) says so through this variable; hfgen builds
+        # its own Accelerator without an fsdp_plugin, so it is the only way FSDP reaches this loop.
+        if parse_flag_from_env("ACCELERATE_USE_FSDP"):
+            raise ConfigurationError(_fsdp_refusal())
         # Several trainings in one process (notebooks, tests) may differ in mixed precision:
         # start from a fresh AcceleratorState; the process group (PartialState) is kept.
         if AcceleratorState._shared_state:
