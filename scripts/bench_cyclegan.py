@@ -69,7 +69,7 @@ def _train(out: str, steps: int, seed: int, model: dict, variant: str, decay: bo
     from hfgen.training.cyclegan import CycleGANTask
 
     args = _training_args(out, steps, seed, model["batch"], decay)
-    task = CycleGANTask(_task_args(model, variant), training_args=args)
+    task = CycleGANTask(_task_args(model, variant))
     start = time.process_time()
     trainer = Trainer(task, args)
     trainer.train()
@@ -95,7 +95,7 @@ def hfgen_seconds_per_step(model: dict, variant: str, steps: int, work: str) -> 
             return super().generator_step(batch, ctx)
 
     args = _training_args(os.path.join(work, "timed"), WARMUP_STEPS + steps + 1, 0, model["batch"], decay=False)
-    Trainer(TimedTask(_task_args(model, variant), training_args=args), args).train()
+    Trainer(TimedTask(_task_args(model, variant)), args).train()
     return (marks[WARMUP_STEPS + steps] - marks[WARMUP_STEPS]) / steps
 
 

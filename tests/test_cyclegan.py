@@ -108,7 +108,7 @@ def _trainer(out, steps, resume=None, **extra):
                              max_train_samples=12, checkpointing_steps=2, sample_steps=0, logging_steps=1, report_to="none",
                              final_eval_samples=0, export=False, resume_from_checkpoint=resume, disable_tqdm=True,
                              lr_scheduler="constant", **extra)
-    task = CycleGANTask(CycleGANArguments(generator_channels=4, discriminator_channels=4, n_blocks=1, pool_size=3), training_args=args)
+    task = CycleGANTask(CycleGANArguments(generator_channels=4, discriminator_channels=4, n_blocks=1, pool_size=3))
     return Trainer(task, args)
 
 
@@ -431,7 +431,7 @@ def test_domains_of_different_channel_counts_are_converted_to_rgb_and_said(tmp_p
     --num_channels; with --num_channels 1 and the identity loss the run trains in grey."""
     data = _folder(tmp_path / "d", channels=(1, 3))
     args = TrainingArguments(dataset=str(data), output_dir=str(tmp_path / "o"), max_train_steps=1)
-    task = CycleGANTask(CycleGANArguments(), training_args=args)
+    task = CycleGANTask(CycleGANArguments())
     loaded = task.load_dataset(args)
     assert {d.num_channels for d in loaded.domains.values()} == {3}
     assert "converting both to RGB" in capsys.readouterr().err
@@ -491,8 +491,8 @@ def test_domain_splits_of_one_saved_dataset_are_the_two_domains(tmp_path, isolat
         "trainB": datasets.Dataset.from_dict({"image": [Image.new("RGB", (24, 24), "blue")] * 5}, features=features),
     }).save_to_disk(str(tmp_path / "dict"))
     args = TrainingArguments(dataset=str(tmp_path / "dict"), output_dir=str(tmp_path / "o"))
-    data = CycleGANTask(CycleGANArguments(domain_splits="trainA,trainB"), training_args=args).load_dataset(args)
+    data = CycleGANTask(CycleGANArguments(domain_splits="trainA,trainB")).load_dataset(args)
     assert {k: (len(d), d.image_size) for k, d in data.domains.items()} == {"domain_a": (3, 16), "domain_b": (5, 16)}
     assert data["domain_b"].tensors["pixel_values"][0, 2].mean() > 0.9  # blue
     with pytest.raises(ConfigurationError, match="--domain_splits takes two split names"):
-        CycleGANTask(CycleGANArguments(domain_splits="trainA"), training_args=args).load_dataset(args)
+        CycleGANTask(CycleGANArguments(domain_splits="trainA")).load_dataset(args)

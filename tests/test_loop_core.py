@@ -609,8 +609,8 @@ def test_warmup_is_never_dropped_and_ddpm_suggests_its_recipe(tmp_path):
     assert rates == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0, 1.0])
     assert toy_args(tmp_path).with_defaults({}).lr_scheduler == "constant"  # no warm-up: diffusers' constant as asked
 
-    ddpm = toy_args(tmp_path).with_defaults(DDPMTask(DDPMArguments()).loop_defaults(None))
+    ddpm = toy_args(tmp_path).with_defaults(DDPMTask(DDPMArguments()).loop_defaults(None, toy_args(tmp_path)))
     assert (ddpm.lr_scheduler, ddpm.lr_warmup_steps, ddpm.max_grad_norm, ddpm.use_ema) == ("constant_with_warmup", 100, 1.0, True)
-    assert TextDDPMTask().loop_defaults(None)["lr_warmup_steps"] == 200
-    mine = toy_args(tmp_path, lr_warmup_steps=0, max_grad_norm=5.0, lr_scheduler="cosine").with_defaults(DDPMTask().loop_defaults(None))
+    assert TextDDPMTask().loop_defaults(None, toy_args(tmp_path))["lr_warmup_steps"] == 200
+    mine = toy_args(tmp_path, lr_warmup_steps=0, max_grad_norm=5.0, lr_scheduler="cosine").with_defaults(DDPMTask().loop_defaults(None, toy_args(tmp_path)))
     assert (mine.lr_scheduler, mine.lr_warmup_steps, mine.max_grad_norm) == ("cosine", 0, 5.0)

@@ -112,7 +112,7 @@ class CLIPTask(Task):
         if a.max_length < 3:
             raise ConfigurationError(f"--max_length {a.max_length} leaves no room for a word beside [BOS] and [EOS]: use >= 3.")
 
-    def loop_defaults(self, dataset) -> dict:
+    def loop_defaults(self, dataset, args) -> dict:
         """Contrastive learning wants many negatives per batch; a cosine schedule as in CLIP."""
         return {"train_batch_size": min(128, len(dataset)), "lr_scheduler": "cosine"}
 

@@ -111,15 +111,14 @@ class CycleGANTask(Task):
             cls._say(f"cyclegan: --dataset left at its default: training on the embedded unpaired domains {DEFAULT_DATASET} "
                      "(A: plain MNIST digits, B: the other half in blue ink on striped paper; 32x32 RGB).")
             training_args.dataset = DEFAULT_DATASET
-        return cls(task_args, learning_rate=training_args.learning_rate, training_args=training_args)
+        return cls(task_args, learning_rate=training_args.learning_rate)
 
-    def __init__(self, args: CycleGANArguments = None, learning_rate: Optional[float] = None, training_args=None):
+    def __init__(self, args: CycleGANArguments = None, learning_rate: Optional[float] = None):
         super().__init__(name="cyclegan")
         from hfgen.losses import get_loss
 
         self.args = a = args or CycleGANArguments()
         self.learning_rate = 2e-4 if learning_rate is None else learning_rate
-        self._user_training_args = training_args
         for flag in ("lambda_cycle", "lambda_identity"):
             value = getattr(a, flag)
             if not value >= 0:  # also refuses NaN
@@ -215,12 +214,11 @@ class CycleGANTask(Task):
         if PartialState().is_main_process:
             print(message, file=sys.stderr, flush=True)
 
-    def loop_defaults(self, dataset) -> dict:
+    def loop_defaults(self, dataset, args) -> dict:
         """The reference code's loop settings: batch size 1, constant LR for the first half of the steps, then linear decay to 0."""
         out = {"train_batch_size": 1}
-        user = self._user_training_args
-        if user is None or (user.lr_scheduler is None and user.lr_decay_steps is None):
-            out.update(lr_scheduler="constant_then_linear", lr_decay_steps=max(1, user.max_train_steps // 2 if user else 1))
+        if args.lr_scheduler is None and args.lr_decay_steps is None:
+            out.update(lr_scheduler="constant_then_linear", lr_decay_steps=max(1, args.max_train_steps // 2))
         return out
 
     # -- models ---------------------------------------------------------------------------------

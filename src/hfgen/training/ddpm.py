@@ -208,7 +208,7 @@ class DDPMTask(Task):
 
     # -- models ---------------------------------------------------------------------------------
 
-    def loop_defaults(self, dataset) -> dict:
+    def loop_defaults(self, dataset, args) -> dict:
         """The measured recipe: EMA on (its weights are the exported ones), constant LR after a warm-up, gradient norm clipped to 1."""
         return dict(self.suggested_loop_settings)
 

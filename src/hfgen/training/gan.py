@@ -241,7 +241,7 @@ class GANTask(Task):
                                      f"that is a multiple of {self.gan_args.pack}.")
         self.preset_fills = fills
 
-    def loop_defaults(self, dataset) -> dict:
+    def loop_defaults(self, dataset, args) -> dict:
         """The preset's loop settings for vector data (PRESET_LOOP_DEFAULTS); none for images."""
         if dataset.kind != "vector":
             return {}

@@ -562,7 +562,7 @@ class Trainer:
         if self.dataset is None:
             self.dataset = task.load_dataset(args)
         # Loop settings left unset (None): the task's suggestion for these data, else the loop's default.
-        suggested = task.loop_defaults(self.dataset)
+        suggested = task.loop_defaults(self.dataset, args)
         self.task_loop_defaults = {k: v for k, v in suggested.items() if getattr(args, k) is None}
         self.args = args = args.with_defaults(suggested)
         task.training_args = args

@@ -63,15 +63,7 @@ class Pix2PixTask(Task):
 
     @classmethod
     def from_arguments(cls, training_args, task_args: Pix2PixArguments) -> "Pix2PixTask":
-        """The task of `hfgen train pix2pix` / `scripts/train_pix2pix.py`.
-
-        The paper's schedule is the default where `--lr_scheduler` is unset: constant, then linear decay to
-        0 over the last half of the steps (`--lr_scheduler constant_then_linear --lr_decay_steps N` chooses N).
-        """
-        if training_args.lr_scheduler is None:
-            training_args.lr_scheduler = CONSTANT_THEN_LINEAR
-            if training_args.lr_decay_steps is None:
-                training_args.lr_decay_steps = max(1, (training_args.max_train_steps - (training_args.lr_warmup_steps or 0)) // 2)
+        """The task of `hfgen train pix2pix` / `scripts/train_pix2pix.py`."""
         return cls(task_args, learning_rate=training_args.learning_rate)
 
     def __init__(self, args: Optional[Pix2PixArguments] = None, learning_rate: Optional[float] = None):
@@ -127,9 +119,15 @@ class Pix2PixTask(Task):
             label_column=args.label_column, direction=a.direction, num_samples=args.max_train_samples, seed=args.seed,
         )
 
-    def loop_defaults(self, dataset) -> dict:
-        """Batch 16 (the paper uses 1-10 at 256 px; small images train faster on larger batches)."""
-        return {"train_batch_size": min(16, len(dataset))}
+    def loop_defaults(self, dataset, args) -> dict:
+        """Batch 16 (the paper uses 1-10 at 256 px; small images train faster on larger batches) and, where
+        --lr_scheduler is unset, the paper's schedule: constant, then linear decay to 0 over the last half of the
+        steps (`--lr_scheduler constant_then_linear --lr_decay_steps N` chooses N)."""
+        out = {"train_batch_size": min(16, len(dataset))}
+        if args.lr_scheduler is None:
+            out["lr_scheduler"] = CONSTANT_THEN_LINEAR
+            out["lr_decay_steps"] = max(1, (args.max_train_steps - (args.lr_warmup_steps or 0)) // 2)
+        return out
 
     # -- models ---------------------------------------------------------------------------------
 

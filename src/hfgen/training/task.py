@@ -84,8 +84,11 @@ class Task:
         """Builds the task from the parsed `TrainingArguments` and the task's own argument dataclass."""
         raise NotImplementedError(f"{cls.__name__} does not implement from_arguments(training_args, task_args).")
 
-    def loop_defaults(self, dataset) -> dict:
+    def loop_defaults(self, dataset, args) -> dict:
         """Loop settings this task suggests for `dataset`, used where the user left them unset.
+
+        `args` are the user's TrainingArguments before resolution (unset settings are None), for suggestions that
+        depend on the run (e.g. a decay over the last half of --max_train_steps) or on what the user did choose.
 
         Keys among those of `LOOP_DEFAULTS` (`train_batch_size`, `lr_scheduler`, `lr_warmup_steps`, `use_ema`,
         `ema_decay`, `lr_decay_steps`, `max_grad_norm`: the fields of TrainingArguments that default to None); the
