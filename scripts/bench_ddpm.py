@@ -21,6 +21,10 @@ The default is the issue's protocol (one torch thread, budgets in CPU seconds of
    class-conditional UNet (goal >= 0.95).
 
 Verify at a tiny scale first: `--budget_minutes 1 --num_samples 200 --seeds 0 --compare_samples 50`.
+On two cores, run the parts in two one-thread processes and join them with `--merge`:
+    python scripts/bench_ddpm.py --seeds 0 --gan_seeds none --out a.json
+    python scripts/bench_ddpm.py --seeds 1,2 --gan_seeds 0 --compare_samples 0 --overhead_steps 0 --sampling_batch 0 --out b.json
+    python scripts/bench_ddpm.py --merge a.json b.json --out bench_results/ddpm.json
 Every number in the JSON says how it was measured; the parts not run are listed under "not_run".
 """
 
@@ -224,6 +228,48 @@ def sampling_overhead(dataset, steps: int, batch: int, repeats: int) -> dict:
             "pipeline_images_per_cpu_s": batch / pipe_s, "ratio": bare_s / pipe_s, "goal": ">= 0.95"}
 
 
+def summarize(report: dict) -> dict:
+    """The goals read off a report's runs: mean FID, within 3x the floor, 10/10 classes, the GAN side-by-side."""
+    fids = [r["fid"] for r in report["runs"]]
+    return {
+        "ddpm_fid_mean": sum(fids) / len(fids), "ddpm_fid_per_seed": fids,
+        "floor": report["floor"]["real_vs_real_fid"],
+        "goal_fid_within_3x_floor": all(r["fid_over_floor"] <= 3 for r in report["runs"]),
+        "all_classes": all(r["classes_covered"] == 10 for r in report["runs"]),
+        "gan_fid": [r["fid"] for r in report["gan"]],
+        "better_at_equal_budget": None if not report["gan"] else
+        ("ddpm" if sum(fids) / len(fids) < min(r["fid"] for r in report["gan"]) else "gan"),
+    }
+
+
+def merge(paths: list[str], out: str) -> dict:
+    """One report from parts run in parallel processes under one protocol: every DDPM and GAN run, and each
+    single part (DDIM vs DDPM, overheads) from the report that ran it; refuses reports of different protocols."""
+    reports = [json.load(open(p)) for p in paths]
+    protocols = {json.dumps({**r["protocol"], "floor": r["floor"]}, sort_keys=True) for r in reports}
+    if len(protocols) > 1:
+        raise SystemExit(f"--merge: the reports used different protocols ({sorted(protocols)}); merge only parts of one run.")
+    merged = {k: v for k, v in reports[0].items() if k not in ("summary", "not_run", "ddim_vs_ddpm", "loop_overhead", "sampling_overhead")}
+    merged["command"] = [r["command"] for r in reports]
+    merged["runs"] = sorted((run for r in reports for run in r["runs"]), key=lambda run: run["seed"])
+    merged["gan"] = [run for r in reports for run in r["gan"]]
+    parts = {"ddim_vs_ddpm": "DDIM-50 vs DDPM-1000", "loop_overhead": "loop overhead", "sampling_overhead": "sampling overhead"}
+    merged["not_run"] = []
+    for key, name in parts.items():
+        found = [r[key] for r in reports if key in r]
+        if found:
+            merged[key] = found[0]
+        else:
+            merged["not_run"].append(name)
+    if merged["runs"]:
+        merged["summary"] = summarize(merged)
+    merged["total_cpu_minutes"] = sum(r["total_cpu_minutes"] for r in reports)
+    with open(out, "w") as f:
+        json.dump(merged, f, indent=2)
+    print(json.dumps(merged.get("summary", {}), indent=2))
+    return merged
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -240,7 +286,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=os.path.join(ROOT, "bench_results", "ddpm.json"))
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="Join the reports of parts run in parallel processes (one protocol) into --out.")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)
     from hfgen.data import load_train_dataset
@@ -309,16 +359,7 @@ def main(argv=None) -> dict:
     finally:
         scratch.cleanup()
     if report["runs"]:
-        fids = [r["fid"] for r in report["runs"]]
-        report["summary"] = {
-            "ddpm_fid_mean": sum(fids) / len(fids), "ddpm_fid_per_seed": fids,
-            "floor": report["floor"]["real_vs_real_fid"],
-            "goal_fid_within_3x_floor": all(r["fid_over_floor"] <= 3 for r in report["runs"]),
-            "all_classes": all(r["classes_covered"] == 10 for r in report["runs"]),
-            "gan_fid": [r["fid"] for r in report["gan"]],
-            "better_at_equal_budget": None if not report["gan"] else
-            ("ddpm" if sum(fids) / len(fids) < min(r["fid"] for r in report["gan"]) else "gan"),
-        }
+        report["summary"] = summarize(report)
     report["total_cpu_minutes"] = (time.process_time() - started) / 60
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -523,3 +523,40 @@ def test_demo_family_ddpm_and_sample_command(tmp_path, capsys, one_torch_thread)
                  "--num_inference_steps", "3"]) == 0 and grid.is_file()
     assert main(["sample", "--model", str(out), "--output", str(grid), "--num_inference_steps", "0"]) == 1
     assert "--num_inference_steps 0 is outside [1, 1000]" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ benchmark script
+
+
+def test_bench_ddpm_parts_in_two_processes_merge_into_one_report(tmp_path):
+    """Guards scripts/bench_ddpm.py at toy scale (no quality or timing asserted): two parts run as separate
+    processes (seed 0 with the sampling-overhead part, seed 1 alone) each write a report; `--merge` joins their
+    runs in seed order, keeps the part that ran, lists the parts no process ran, recomputes the summary; a part
+    of another protocol (another budget) is refused."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    tiny = ["--budget_minutes", "0.01", "--num_samples", "40", "--calibration_steps", "10", "--compare_samples", "0",
+            "--overhead_steps", "0", "--repeats", "1", "--gan_seeds", "none"]
+
+    def bench(*flags):
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_ddpm.py"), *flags], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    a, b, other, merged = (str(tmp_path / f"{n}.json") for n in ("a", "b", "other", "merged"))
+    for seed, out, extra in (("1", b, ["--sampling_batch", "0"]), ("0", a, ["--sampling_batch", "2"])):
+        done = bench(*tiny, *extra, "--seeds", seed, "--out", out)
+        assert done.returncode == 0, done.stderr[-3000:]
+    done = bench("--merge", b, a, "--out", merged)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(Path(merged).read_text())
+    parts = [json.loads(Path(p).read_text()) for p in (a, b)]
+    assert [r["seed"] for r in report["runs"]] == [0, 1]
+    assert report["sampling_overhead"] == parts[0]["sampling_overhead"] and "loop_overhead" not in report
+    assert sorted(report["not_run"]) == ["DDIM-50 vs DDPM-1000", "loop overhead"]
+    assert report["summary"]["ddpm_fid_per_seed"] == [parts[0]["runs"][0]["fid"], parts[1]["runs"][0]["fid"]]
+    assert report["total_cpu_minutes"] == pytest.approx(parts[0]["total_cpu_minutes"] + parts[1]["total_cpu_minutes"])
+    mismatched = dict(parts[1], protocol={**parts[1]["protocol"], "budget_cpu_minutes": 20.0})
+    Path(other).write_text(json.dumps(mismatched))
+    refused = bench("--merge", a, other, "--out", str(tmp_path / "bad.json"))
+    assert refused.returncode != 0 and "different protocols" in refused.stderr
