@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"--variants: unknown {unknown}; choose among {list(VARIANTS)}")
     budget = args.budget_minutes * 60.0
-    runs, summary = [], {}
+    runs, summary, extractors = [], {}, set()
     # Warm-up: the first run in a process pays imports and the data's decoding.
     seconds_per_step(args, [], 4)
     speed = None
@@ -254,6 +254,8 @@ def main(argv=None) -> int:
                 if not args.keep_models:
                     shutil.rmtree(folder, ignore_errors=True)
             metrics = {k: float(evaluation["metrics"][k]) for k in METRICS if k in evaluation["metrics"]}
+            if "fid" in metrics:
+                extractors.add(evaluation["protocol"]["extractor"])
             run = {"variant": name, "seed": seed, "steps": steps, "cpu_seconds": cpu,
                    "training_cpu_seconds": run_per_step * steps if run_per_step else None, "metrics": metrics}
             print(json.dumps(run), file=sys.stderr, flush=True)
@@ -269,7 +271,8 @@ def main(argv=None) -> int:
             "discriminator_layers": args.discriminator_layers, "torch_threads": 1, "optimizer": "Adam(2e-4, 0.5, 0.999)",
             "schedule": "constant, then linear decay to 0 over the last half of the steps",
             "steps": "budget / the variant's CPU time per step measured in a calibration run",
-            "fid_features": "hfgen/mnist5k_classifier (not Inception: not comparable with published FIDs)",
+            "fid_features": (f"{', '.join(sorted(extractors))} (not Inception: not comparable with published FIDs)" if extractors
+                             else "none (no shipped classifier reads this data set's outputs)"),
             "machine": platform.platform(), "torch": torch.__version__,
         },
         "runs": runs,

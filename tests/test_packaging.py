@@ -20,6 +20,8 @@ def test_wheel_carries_pipelines_templates_and_weights(tmp_path):
     assert "hfgen/pipelines/pipeline_gan.py" in names
     assert any(n.startswith("hfgen/model_cards/") and n.endswith(".jinja") for n in names)
     assert "hfgen/metrics/weights/mnist5k_classifier.safetensors" in names
+    # pix2pix's shapes2textures evaluator: weights and the record its sha256 is checked against
+    assert {f"hfgen/metrics/weights/shapes2textures_classifier.{ext}" for ext in ("safetensors", "json")} <= names
     for folder in ("shapes_clip", "shapes_text_encoder"):  # text to image: the metric's CLIP and text-gan's default encoder
         assert {f"hfgen/metrics/weights/{folder}/{f}" for f in ("model.safetensors", "config.json", "tokenizer.json")} <= names
     assert "hfgen/models/dcgan/modeling_dcgan.py" in names

@@ -246,6 +246,39 @@ def test_translation_evaluator_scores_a_perfect_a_blurred_and_a_content_changing
     assert laplacian_energy(torch.zeros(2, 1, 8, 8)).tolist() == [0, 0]
 
 
+def test_shapes2textures_evaluator_sees_stripes_a_flat_fill_and_the_shape():
+    """Guards the texture classifier that gives shapes2textures its FID and content accuracy: it is sha256-checked,
+    reads the 3 shapes of the held-out targets as recorded, and its features tell the L1-only failure (each shape
+    filled with the flat average of its stripes: right shape, no texture) from real stripes: that FID is far above the
+    real-vs-real one (other real targets, stripes of any orientation, at the same count), while the shape accuracy
+    stays high. An output with the wrong shapes loses the accuracy."""
+    from hfgen.data.paired_embedded import TEXTURE_BACKGROUND, load_paired_embedded, shapes2textures_split
+    from hfgen.evaluation.image2image import translation_evaluator_for_dataset
+    from hfgen.metrics.styled_digits import classifier_metadata
+
+    meta = classifier_metadata("shapes2textures")
+    ev = translation_evaluator_for_dataset("shapes2textures")
+    assert ev.extractor.label == "hfgen/shapes2textures_classifier" and ev.extractor.sha256 == meta["sha256"]
+    targets = (load_paired_embedded("shapes2textures", "test").tensors["pixel_values"] + 1) / 2
+    _, real_other, _, _ = shapes2textures_split("train")
+    real_other = real_other[:300].float() / 255
+
+    def fixed(images):  # the evaluator calls the "pipeline" with batches of its inputs, in order
+        batches = list(images.split(250))
+        return lambda image, generator=None, output_type="pt": SimpleNamespace(images=batches.pop(0))
+
+    perfect = ev(fixed(targets))["metrics"]
+    assert perfect["fid"] == pytest.approx(0, abs=1e-6) and perfect["condition_accuracy"] == pytest.approx(meta["test_accuracy"], abs=0.01)
+    # L1's blur: inside the shape, the mean colour of the two stripes; the background kept
+    background = torch.tensor(TEXTURE_BACKGROUND, dtype=torch.float32).view(1, 3, 1, 1) / 255
+    inside = ((targets - background).abs().amax(1, keepdim=True) > 0.02).float()
+    flat = background + inside * ((targets * inside).sum((2, 3), keepdim=True) / inside.sum((2, 3), keepdim=True) - background)
+    flat_metrics, real_metrics = ev(fixed(flat))["metrics"], ev(fixed(real_other))["metrics"]
+    assert flat_metrics["sharpness"] < 0.3 and flat_metrics["condition_accuracy"] >= 0.8
+    assert flat_metrics["fid"] > 5 * real_metrics["fid"], (flat_metrics["fid"], real_metrics["fid"])
+    assert ev(fixed(targets.roll(1, dims=0)))["metrics"]["condition_accuracy"] < 0.6  # another pair's shape
+
+
 # ------------------------------------------------------------------------------------ the task
 
 

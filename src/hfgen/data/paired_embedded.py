@@ -81,10 +81,12 @@ def _edges2digits(split: str):
 
 
 def render_shapes2textures(num: int, resolution: int = 32, seed: int = 0):
-    """``num`` (label map, textured shape, shape class) triples, deterministic from ``seed``.
+    """``num`` (label map, textured shape, shape class, stripe orientation) quadruples, deterministic from ``seed``.
 
-    Returns uint8 ``[N, 3, R, R]`` maps, uint8 ``[N, 3, R, R]`` textures and int64 ``[N]`` classes
-    (0 circle, 1 square, 2 triangle).
+    Returns uint8 ``[N, 3, R, R]`` maps, uint8 ``[N, 3, R, R]`` textures, int64 ``[N]`` shape classes
+    (0 circle, 1 square, 2 triangle) and int64 ``[N]`` stripe orientations (0 vertical stripes, 1 horizontal,
+    2 and 3 the diagonals: what the texture classifier of ``scripts/train_styled_digit_classifiers.py`` learns
+    besides the shape).
     """
     from .shapes import _draw_mask
 
@@ -110,7 +112,14 @@ def render_shapes2textures(num: int, resolution: int = 32, seed: int = 0):
         stripes = (((xx * dx + yy * dy) / period + phase[i]) % 1.0 < 0.5)[None]
         fill = np.where(stripes, light, dark)
         textures[i] = np.rint(bg + alpha * (fill - bg)).clip(0, 255).astype(np.uint8)
-    return torch.from_numpy(maps), torch.from_numpy(textures), torch.from_numpy(shape.astype(np.int64))
+    return (torch.from_numpy(maps), torch.from_numpy(textures), torch.from_numpy(shape.astype(np.int64)),
+            torch.from_numpy(orientation.astype(np.int64)))
+
+
+def shapes2textures_split(split: str):
+    """(label maps, textures, shape classes, stripe orientations) of a fixed split of ``shapes2textures``."""
+    seed_of_split = zlib.crc32(f"shapes2textures-{split}".encode())
+    return render_shapes2textures(SHAPES2TEXTURES_SIZES[split], 32, seed=seed_of_split)
 
 
 def load_paired_embedded(
@@ -145,8 +154,7 @@ def load_paired_embedded(
                 f"shapes2textures is coloured (the label map's colours name the shapes): num_channels={num_channels} would "
                 "drop them. Fix: pass --num_channels 3 or leave it out."
             )
-        seed_of_split = zlib.crc32(f"shapes2textures-{split}".encode())
-        inputs, targets, labels = render_shapes2textures(SHAPES2TEXTURES_SIZES[split], 32, seed=seed_of_split)
+        inputs, targets, labels, _ = shapes2textures_split(split)
         class_names, channels = ["circle", "square", "triangle"], 3
     keep = subsample_indices(len(inputs), num_samples, seed)
     if keep is not None:

@@ -11,6 +11,9 @@ The raw metric math lives in :mod:`hfgen.metrics`; this module only decides *wha
 * ``"mnist5k-unpaired-a"`` / ``"mnist5k-unpaired-b"``: the shipped digit classifiers of the two
   ``mnist5k-unpaired`` domains (RGB 32x32; :mod:`hfgen.metrics.styled_digits`), CycleGAN's evaluators:
   a translation into domain B is read by domain B's classifier;
+* ``"shapes2textures"``: the shipped texture classifier of that paired data set (same CNN; trained on
+  shape x stripe orientation, reports the 3 shapes), Pix2Pix's evaluator there: its features tell
+  stripes from a flat fill;
 * ``"inception"``: the TF-FID Inception-v3 (weights from a local file or cache, see
   :func:`hfgen.metrics.load_fid_inception`);
 * ``"identity"``: raw points (vector data);
@@ -30,9 +33,9 @@ from ._common import EvaluationError
 
 __all__ = ["CLASSIFIERS", "DOMAIN_CLASSIFIERS", "EXTRACTORS", "FeatureExtractor", "auto_extractor"]
 
-#: the shipped classifiers of the two mnist5k-unpaired domains: extractor name -> domain
-#: (:mod:`hfgen.metrics.styled_digits`)
-DOMAIN_CLASSIFIERS = {"mnist5k-unpaired-a": "domain_a", "mnist5k-unpaired-b": "domain_b"}
+#: the shipped classifiers of :mod:`hfgen.metrics.styled_digits` (one CNN, RGB 32x32): extractor name -> its key
+#: there (the two mnist5k-unpaired domains, and the shapes2textures targets)
+DOMAIN_CLASSIFIERS = {"mnist5k-unpaired-a": "domain_a", "mnist5k-unpaired-b": "domain_b", "shapes2textures": "shapes2textures"}
 #: the shipped classifier evaluators (name = the embedded dataset, or domain, they were trained on)
 CLASSIFIERS = ("mnist5k", "digits", "shapes", *DOMAIN_CLASSIFIERS)
 #: accepted values of ``--extractor``
@@ -93,15 +96,16 @@ class FeatureExtractor:
             self.input_size = int(SHAPES_EVALUATOR["image_size"])
             self.num_classes = NUM_COMBINATIONS
         elif kind in DOMAIN_CLASSIFIERS:
-            from hfgen.metrics.styled_digits import classifier_metadata, load_styled_digit_classifier
+            from hfgen.metrics.styled_digits import CLASSIFIER_FILES, classifier_metadata, load_styled_digit_classifier
 
             domain = DOMAIN_CLASSIFIERS[kind]
             self.model = load_styled_digit_classifier(domain, device=device)  # sha256-checked
-            self.label = f"hfgen/mnist5k_unpaired_{domain}_classifier"
+            self.label = f"hfgen/{CLASSIFIER_FILES[domain]}"
             self.sha256 = classifier_metadata(domain)["sha256"]
             self.feature_dim = int(self.model.feature_dim)
             self.input_size = DOMAIN_CLASSIFIER_SIZE
-            self.num_classes = int(self.model.num_classes)
+            # the classes it reports (shapes2textures: 3 shapes, its 12 shape x orientation classes summed)
+            self.num_classes = int(self.model.num_classes) // int(self.model.content_groups)
         elif kind in CLASSIFIERS:
             from hfgen.metrics.evaluators import EVALUATORS, load_evaluator
 

@@ -7,10 +7,10 @@ scores the outputs:
 * against their own targets, when the data are pairs: L1, PSNR, SSIM (:mod:`hfgen.metrics.paired`, on
   images in [0, 1]);
 * against a target-domain reference set (default: the targets), as distributions: FID on the features of
-  a shipped classifier (the digit classifier for digit outputs, the target domain's classifier for the
-  ``mnist5k-unpaired`` domains), so that FIDs of models of this protocol compare, never with Inception FIDs;
+  a shipped classifier (the digit classifier for digit outputs, the texture classifier for
+  ``shapes2textures``, the target domain's classifier for the ``mnist5k-unpaired`` domains), so that FIDs of models of this protocol compare, never with Inception FIDs;
 * for the content: the classifier's accuracy on the outputs against the inputs' known labels (a
-  translated "7" must still read as a 7);
+  translated "7" must still read as a 7, a striped circle as a circle);
 * ``sharpness``: the outputs' high-frequency energy over the targets' (mean absolute Laplacian, 1 =
   as sharp as the targets). L1-only models fall below 1 where the input leaves detail open (the
   blur the adversarial loss removes); it needs no network and works on any data.
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 # Embedded data whose outputs a shipped classifier reads, and which classifier.
-_CLASSIFIER_OF = {"edges2digits": "mnist5k"}
+_CLASSIFIER_OF = {"edges2digits": "mnist5k", "shapes2textures": "shapes2textures"}
 #: a two-way (CycleGAN) pipeline's directions: direction -> (source domain, target domain)
 DIRECTIONS = {"a_to_b": ("domain_a", "domain_b"), "b_to_a": ("domain_b", "domain_a")}
 #: the classifier that reads each mnist5k-unpaired domain (an extractor name of hfgen.evaluation.features)
@@ -160,8 +160,9 @@ def translation_evaluator_for_dataset(dataset: Any, *, num_samples: Optional[int
     """A :class:`TranslationEvaluator` on the pairs of ``dataset``: an embedded paired name (its held-out ``split``),
     or a :class:`~hfgen.data.GenDataset` of pairs (``conditioning_pixel_values`` -> ``pixel_values``).
 
-    The digit classifier scores FID and content for edges2digits outputs (digits); other data get the
-    paired scores and sharpness. ``num_samples`` keeps the first N pairs (the splits are fixed, so the
+    A shipped classifier scores FID and content for the AtoB outputs of the embedded data: the digit classifier
+    for edges2digits (content: the digit), the texture classifier for shapes2textures (content: the shape);
+    other data get the paired scores and sharpness. ``num_samples`` keeps the first N pairs (the splits are fixed, so the
     same N means the same pairs).
     """
     from hfgen.data import GenDataset
@@ -187,8 +188,9 @@ def translation_evaluator_for_dataset(dataset: Any, *, num_samples: Optional[int
     if n < 4:
         raise EvaluationError(f"need at least 4 pairs to evaluate, got {n} (--num_samples / --eval_samples).")
     inputs, targets = tensors["conditioning_pixel_values"][:n], tensors["pixel_values"][:n]
-    # The classifier reads digits: outputs of edges2digits AtoB (BtoA makes outlines, which it cannot read).
-    classifier = _CLASSIFIER_OF.get(data.name) if direction == "AtoB" and targets.shape[1] == 1 else None
+    # The classifiers read the B side: digits of edges2digits, striped shapes of shapes2textures (BtoA makes
+    # outlines / label maps, which they cannot read).
+    classifier = _CLASSIFIER_OF.get(data.name) if direction == "AtoB" else None
     labels = tensors["labels"][:n] if classifier is not None and "labels" in tensors else None
     return TranslationEvaluator(inputs, targets, labels, classifier=classifier, seed=seed, batch_size=batch_size,
                                 call_kwargs=call_kwargs, description=f"{description}, first {n} pairs", device=device)

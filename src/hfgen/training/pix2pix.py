@@ -292,8 +292,9 @@ class Pix2PixTask(Task):
         return save_image_grid(images, path, nrow=3 * per_row, scale=max(1, min(4, 128 // images.shape[1])))
 
     def build_evaluator(self, dataset, metrics: str, num_samples: int, seed: int):
-        """L1/PSNR/SSIM/sharpness on held-out pairs (embedded data: the test split), plus FID and digit accuracy
-        for edges2digits (`hfgen.evaluation.image2image`); other data: the first training pairs (said so)."""
+        """L1/PSNR/SSIM/sharpness on held-out pairs (embedded data: the test split), plus FID and content accuracy
+        (the digit, the shape) on a shipped classifier for edges2digits and shapes2textures
+        (`hfgen.evaluation.image2image`); other data: the first training pairs (said so)."""
         from hfgen.data.paired_embedded import PAIRED_EMBEDDED_DATASETS
         from hfgen.evaluation.image2image import translation_evaluator_for_dataset
 
