@@ -8,7 +8,8 @@ scores the outputs:
   images in [0, 1]);
 * against a target-domain reference set (default: the targets), as distributions: FID on the features of
   a shipped classifier (the digit classifier for digit outputs, the texture classifier for
-  ``shapes2textures``, the target domain's classifier for the ``mnist5k-unpaired`` domains), so that FIDs of models of this protocol compare, never with Inception FIDs;
+  ``shapes2textures``, the target domain's classifier for the ``mnist5k-unpaired`` domains), so that
+  FIDs of models of this protocol compare, never with Inception FIDs;
 * for the content: the classifier's accuracy on the outputs against the inputs' known labels (a
   translated "7" must still read as a 7, a striped circle as a circle);
 * ``sharpness``: the outputs' high-frequency energy over the targets' (mean absolute Laplacian, 1 =
@@ -162,8 +163,8 @@ def translation_evaluator_for_dataset(dataset: Any, *, num_samples: Optional[int
 
     A shipped classifier scores FID and content for the AtoB outputs of the embedded data: the digit classifier
     for edges2digits (content: the digit), the texture classifier for shapes2textures (content: the shape);
-    other data get the paired scores and sharpness. ``num_samples`` keeps the first N pairs (the splits are fixed, so the
-    same N means the same pairs).
+    other data get the paired scores and sharpness. ``num_samples`` keeps the first N pairs (the splits are
+    fixed, so the same N means the same pairs).
     """
     from hfgen.data import GenDataset
     from hfgen.data.paired_embedded import PAIRED_EMBEDDED_DATASETS, load_paired_embedded
